@@ -1,0 +1,97 @@
+"""Showing clips in a notebook: an inline animated GIF and a frame-scrubber widget.
+
+Model tensors are ``(C, T, H, W)`` floats in ``[-1, 1]``; files and screens want
+``(T, H, W, C)`` bytes. :func:`to_uint8_frames` is the one place that converts.
+Taught in ``notebooks/00_welcome.ipynb``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import imageio.v3 as iio
+import ipywidgets as widgets
+import numpy as np
+import torch
+from IPython.display import HTML
+
+LAYOUTS = ("CTHW", "TCHW", "THWC", "THW")
+
+
+def to_uint8_frames(clip: torch.Tensor | np.ndarray, layout: str = "CTHW") -> np.ndarray:
+    """Return a clip as ``(T, H, W, C)`` uint8, C in {1, 3}.
+
+    Float input is taken to lie in ``[-1, 1]`` (the generator's ``tanh`` range);
+    uint8 input is passed through. ``layout`` names the input's axis order.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    arr = clip.detach().cpu().numpy() if isinstance(clip, torch.Tensor) else np.asarray(clip)
+    if arr.ndim != len(layout):
+        raise ValueError(f"a {layout} clip has {len(layout)} axes; got shape {tuple(arr.shape)}")
+    if layout == "THW":
+        arr = arr[..., None]
+    elif layout != "THWC":  # CTHW and TCHW: moving C to the end leaves T, H, W in order
+        arr = np.moveaxis(arr, layout.index("C"), -1)
+    if arr.shape[-1] not in (1, 3):
+        raise ValueError(f"expected 1 or 3 channels, got {arr.shape[-1]} (shape {arr.shape})")
+    if arr.dtype != np.uint8:
+        arr = np.clip((arr.astype(np.float32) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def upscale(frames: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement of ``(..., H, W, C)`` frames, so small clips stay crisp."""
+    if scale == 1:
+        return frames
+    return frames.repeat(scale, axis=-3).repeat(scale, axis=-2)
+
+
+def gif_bytes(frames: np.ndarray, fps: float = 8.0) -> bytes:
+    """Encode ``(T, H, W, C)`` uint8 frames as a looping animated GIF."""
+    frames = frames[..., 0] if frames.shape[-1] == 1 else frames
+    return iio.imwrite("<bytes>", frames, extension=".gif", duration=1000 / fps, loop=0)
+
+
+def png_bytes(frame: np.ndarray) -> bytes:
+    """Encode one ``(H, W, C)`` uint8 frame as PNG."""
+    frame = frame[..., 0] if frame.shape[-1] == 1 else frame
+    return iio.imwrite("<bytes>", frame, extension=".png")
+
+
+def show_clip(
+    clip: torch.Tensor | np.ndarray, layout: str = "CTHW", fps: float = 8.0, scale: int = 3
+) -> HTML:
+    """An inline, looping animated GIF of a clip (small: a few kB for a 64x64 clip)."""
+    frames = upscale(to_uint8_frames(clip, layout), scale)
+    data = base64.b64encode(gif_bytes(frames, fps)).decode("ascii")
+    return HTML(f'<img src="data:image/gif;base64,{data}" style="image-rendering:pixelated"/>')
+
+
+class ClipPlayer(widgets.VBox):
+    """A play button and a frame slider over a clip: scrub to any frame by hand."""
+
+    def __init__(
+        self, clip: torch.Tensor | np.ndarray, layout: str = "CTHW", fps: float = 8.0,
+        scale: int = 3,
+    ) -> None:
+        self.frames = upscale(to_uint8_frames(clip, layout), scale)
+        last = len(self.frames) - 1
+        self.play = widgets.Play(min=0, max=last, interval=int(1000 / fps), description="play")
+        self.slider = widgets.IntSlider(min=0, max=last, description="frame")
+        widgets.jslink((self.play, "value"), (self.slider, "value"))
+        self.image = widgets.Image(format="png", value=png_bytes(self.frames[0]))
+        self.slider.observe(self._on_frame, names="value")
+        super().__init__([widgets.HBox([self.play, self.slider]), self.image])
+        self.add_class("vgan-clip-player")
+
+    def show_frame(self, index: int) -> None:
+        """Move to frame ``index`` (what the slider does; callable from code)."""
+        self.slider.value = index
+
+    def _on_frame(self, change: dict) -> None:
+        self.image.value = png_bytes(self.frames[change["new"]])
+
+    def __repr__(self) -> str:  # the default repr would dump the PNG bytes
+        t, h, w, c = self.frames.shape
+        return f"ClipPlayer(frames={t}, size={h}x{w}, channels={c})"

@@ -1,0 +1,95 @@
+"""Run profiles: one switch that sizes every experiment in the course.
+
+The profile is read from the ``VGAN_PROFILE`` environment variable:
+
+* ``ci``  -- nbval in continuous integration: every notebook under 60 s on 2 CPU cores.
+* ``cpu`` -- a student's laptop: every training run under 5 minutes on 2 cores.
+* ``gpu`` -- a lab GPU: full-size models and data.
+
+Notebooks read sizes from the :class:`Profile` object and never branch on its name,
+so the same cells run in every profile. Taught in ``notebooks/00_welcome.ipynb``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+
+ENV_VAR = "VGAN_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of every experiment; one instance per profile name."""
+
+    name: str
+    # 1-D and 2-D toy GANs (notebook 01)
+    toy_steps: int
+    toy_batch: int
+    # frame GANs (notebooks 02 and 04)
+    frame_size: int
+    frame_batch: int
+    frame_steps: int
+    # clip GANs (notebook 05)
+    clip_length: int
+    clip_size: int
+    clip_batch: int
+    clip_steps: int
+    # data and evaluation
+    dataset_clips: int
+    eval_samples: int
+    num_workers: int
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci", toy_steps=300, toy_batch=256,
+        frame_size=32, frame_batch=32, frame_steps=30,
+        clip_length=8, clip_size=32, clip_batch=4, clip_steps=10,
+        dataset_clips=64, eval_samples=256, num_workers=0,
+    ),
+    "cpu": Profile(
+        name="cpu", toy_steps=3000, toy_batch=256,
+        frame_size=32, frame_batch=64, frame_steps=3000,
+        clip_length=16, clip_size=32, clip_batch=16, clip_steps=1000,
+        dataset_clips=512, eval_samples=2000, num_workers=0,
+    ),
+    "gpu": Profile(
+        name="gpu", toy_steps=5000, toy_batch=512,
+        frame_size=64, frame_batch=128, frame_steps=20000,
+        clip_length=16, clip_size=64, clip_batch=32, clip_steps=20000,
+        dataset_clips=4096, eval_samples=5000, num_workers=4,
+    ),
+}
+
+
+def default_profile_name(cuda_available: bool) -> str:
+    """The profile used when ``VGAN_PROFILE`` is unset: ``gpu`` with CUDA, else ``cpu``."""
+    return "gpu" if cuda_available else "cpu"
+
+
+def resolve_profile(name: str | None = None, *, cuda_available: bool | None = None) -> Profile:
+    """Return the profile called ``name``, else ``$VGAN_PROFILE``, else the default.
+
+    An unknown name raises at once, listing the valid ones, so a typo in CI
+    never silently runs the slow profile.
+    """
+    if name is None:
+        name = os.environ.get(ENV_VAR, "").strip() or None
+    if name is None:
+        if cuda_available is None:
+            import torch
+
+            cuda_available = torch.cuda.is_available()
+        name = default_profile_name(cuda_available)
+    key = name.strip().lower()
+    if key not in PROFILES:
+        valid = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown {ENV_VAR}={name!r}; valid values are: {valid}")
+    return PROFILES[key]
+
+
+def profile_table() -> list[dict[str, object]]:
+    """All profiles as rows of plain values, for a table in a notebook or the README."""
+    return [dataclasses.asdict(p) for p in PROFILES.values()]
