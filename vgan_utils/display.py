@@ -2,18 +2,20 @@
 
 Model tensors are ``(C, T, H, W)`` floats in ``[-1, 1]``; files and screens want
 ``(T, H, W, C)`` bytes. :func:`to_uint8_frames` is the one place that converts.
-Taught in ``notebooks/00_welcome.ipynb``.
+Taught in ``notebooks/00_welcome.ipynb``; the frame strip, the grids of clips and
+images and the HTML5 video in ``notebooks/03_video_data.ipynb``.
 """
 
 from __future__ import annotations
 
 import base64
+import tempfile
 
 import imageio.v3 as iio
 import ipywidgets as widgets
 import numpy as np
 import torch
-from IPython.display import HTML
+from IPython.display import HTML, Image
 
 LAYOUTS = ("CTHW", "TCHW", "THWC", "THW")
 
@@ -95,3 +97,108 @@ class ClipPlayer(widgets.VBox):
     def __repr__(self) -> str:  # the default repr would dump the PNG bytes
         t, h, w, c = self.frames.shape
         return f"ClipPlayer(frames={t}, size={h}x{w}, channels={c})"
+
+
+# ---------------------------------------------------------------- strips and grids
+# (added for notebook 03: a frame strip, a grid of clips, a grid of images, an HTML5 video)
+def frame_strip(
+    clip: torch.Tensor | np.ndarray, layout: str = "CTHW", every: int = 1,
+    max_frames: int | None = None, gap: int = 1, gap_value: int = 96,
+) -> np.ndarray:
+    """Frames side by side as one ``(H, W', C)`` uint8 image: time read left to right.
+
+    ``every`` keeps one frame in ``every``; a ``gap``-pixel grey line separates frames.
+    """
+    frames = to_uint8_frames(clip, layout)[::every][:max_frames]
+    t, h, w, c = frames.shape
+    out = np.full((h, t * (w + gap) - gap, c), gap_value, dtype=np.uint8)
+    for i, f in enumerate(frames):
+        out[:, i * (w + gap): i * (w + gap) + w] = f
+    return out
+
+
+def show_frame_strip(
+    clip: torch.Tensor | np.ndarray, layout: str = "CTHW", every: int = 1,
+    max_frames: int | None = None, scale: int = 2,
+) -> Image:
+    """The frame strip as an inline PNG (its text form is stable, so nbval can compare it)."""
+    return Image(data=png_bytes(upscale(frame_strip(clip, layout, every, max_frames), scale)))
+
+
+def clip_grid(
+    clips: torch.Tensor | np.ndarray, layout: str = "NCTHW", ncols: int | None = None,
+    gap: int = 1, gap_value: int = 96,
+) -> np.ndarray:
+    """A batch of clips tiled into one clip ``(T, H', W', C)`` uint8 (``ncols`` per row).
+
+    ``layout`` is the batch's axis order: ``"NCTHW"`` (model tensors) or ``"NTHWC"``.
+    """
+    if layout not in ("NCTHW", "NTHWC"):
+        raise ValueError(f"layout must be 'NCTHW' or 'NTHWC', got {layout!r}")
+    if clips.ndim != 5:
+        raise ValueError(f"a batch of clips has 5 axes ({layout}); got shape {tuple(clips.shape)}")
+    frames = [to_uint8_frames(c, layout[1:]) for c in clips]
+    n = len(frames)
+    t, h, w, ch = frames[0].shape
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    nrows = int(np.ceil(n / ncols))
+    out = np.full((t, nrows * (h + gap) - gap, ncols * (w + gap) - gap, ch), gap_value, np.uint8)
+    for i, f in enumerate(frames):
+        r, c = divmod(i, ncols)
+        out[:, r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = f
+    return out
+
+
+def show_clip_grid(
+    clips: torch.Tensor | np.ndarray, layout: str = "NCTHW", ncols: int | None = None,
+    fps: float = 8.0, scale: int = 2,
+) -> HTML:
+    """A batch of clips playing together as one inline animated GIF."""
+    return show_clip(upscale(clip_grid(clips, layout, ncols), scale), "THWC", fps, scale=1)
+
+
+def image_grid(
+    images: torch.Tensor | np.ndarray, layout: str = "NCHW", ncols: int | None = None,
+    gap: int = 1,
+) -> np.ndarray:
+    """A batch of single images ``(N, C, H, W)`` or ``(N, H, W)`` tiled into one ``(H', W', C)``."""
+    arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if layout == "NHW":
+        arr = arr[:, None]
+    elif layout != "NCHW":
+        raise ValueError(f"layout must be 'NCHW' or 'NHW', got {layout!r}")
+    return clip_grid(arr[:, :, None], "NCTHW", ncols, gap)[0]
+
+
+def show_images(
+    images: torch.Tensor | np.ndarray, layout: str = "NCHW", ncols: int | None = None,
+    scale: int = 2,
+) -> Image:
+    """A batch of images as one inline PNG grid."""
+    return Image(data=png_bytes(upscale(image_grid(images, layout, ncols), scale)))
+
+
+def show_video(
+    clip: torch.Tensor | np.ndarray, layout: str = "CTHW", fps: float = 8.0, scale: int = 3,
+) -> HTML:
+    """An inline, looping HTML5 ``<video>`` (H.264 mp4): smaller than a GIF for long clips."""
+    import imageio_ffmpeg
+
+    frames = upscale(to_uint8_frames(clip, layout), scale)
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    frames = np.pad(frames, ((0, 0), (0, frames.shape[1] % 2), (0, frames.shape[2] % 2), (0, 0)),
+                    mode="edge")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/clip.mp4"
+        writer = imageio_ffmpeg.write_frames(path, (frames.shape[2], frames.shape[1]), fps=fps,
+                                             quality=8, macro_block_size=1,
+                                             ffmpeg_log_level="error")
+        writer.send(None)
+        for f in frames:
+            writer.send(np.ascontiguousarray(f))
+        writer.close()
+        with open(path, "rb") as fh:
+            data = base64.b64encode(fh.read()).decode("ascii")
+    return HTML(f'<video autoplay loop muted playsinline src="data:video/mp4;base64,{data}" '
+                'style="image-rendering:pixelated"></video>')

@@ -1,0 +1,123 @@
+"""DCGAN frame networks and the layer table: shapes, init, logits, spectral norm, errors."""
+
+import pytest
+import torch
+from torch import nn
+
+from vgan_utils.frame_nets import (
+    FrameDiscriminator,
+    FrameGenerator,
+    count_parameters,
+    dcgan_init_,
+    sample_z,
+)
+from vgan_utils.model_table import model_table
+
+
+@pytest.mark.parametrize("size,channels,width", [(32, 1, 8), (64, 3, 8), (32, 3, 16)])
+def test_generator_makes_frames_in_tanh_range(size, channels, width):
+    g = FrameGenerator(z_dim=10, size=size, channels=channels, width=width)
+    x = g(sample_z(4, 10, torch.Generator().manual_seed(0)))
+    assert x.shape == (4, channels, size, size) and g.z_dim == 10
+    assert x.abs().max() <= 1.0
+
+
+def test_generator_accepts_dcgan_tutorial_shape():
+    g = FrameGenerator(z_dim=10, width=8).eval()
+    z = torch.randn(3, 10)
+    assert torch.equal(g(z), g(z[:, :, None, None]))
+
+
+@pytest.mark.parametrize("size,channels", [(32, 1), (64, 3)])
+def test_discriminator_returns_one_logit_per_frame(size, channels):
+    d = FrameDiscriminator(size=size, channels=channels, width=8)
+    out = d(torch.randn(5, channels, size, size))
+    assert out.shape == (5,)
+    assert isinstance(d.net[-1], nn.Conv2d)  # no sigmoid: logits go to BCEWithLogitsLoss
+
+
+def test_wrong_shapes_name_the_expected_shape():
+    g, d = FrameGenerator(z_dim=10, width=8), FrameDiscriminator(size=32, width=8)
+    with pytest.raises(ValueError, match=r"expects z of shape \(N, 10\); got \(2, 7\)"):
+        g(torch.randn(2, 7))
+    with pytest.raises(ValueError, match=r"expects frames of shape \(N, 1, 32, 32\); got"):
+        d(torch.randn(2, 1, 64, 64))
+    with pytest.raises(ValueError, match="fold time into the batch"):
+        d(torch.randn(2, 1, 4, 32, 32))
+    with pytest.raises(ValueError, match="power of two"):
+        FrameGenerator(size=48)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        FrameDiscriminator(norm="layer")
+
+
+def test_dcgan_init_statistics():
+    torch.manual_seed(0)
+    g = FrameGenerator(width=32)
+    w = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, nn.ConvTranspose2d)])
+    assert abs(w.mean().item()) < 1e-3 and abs(w.std().item() - 0.02) < 1e-3
+    bn = torch.cat([m.weight for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert abs(bn.mean().item() - 1.0) < 0.01
+    lin = nn.Conv2d(3, 3, 3)
+    dcgan_init_(lin)
+    assert torch.all(lin.bias == 0)
+
+
+def test_spectral_norm_bounds_each_layer():
+    torch.manual_seed(0)
+    d = FrameDiscriminator(size=32, width=8, spectral_norm=True)
+    assert d.norm == "none" and not any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+    for _ in range(30):  # each training-mode call runs one power iteration
+        d(torch.randn(2, 1, 32, 32))
+    for m in d.net:
+        if isinstance(m, nn.Conv2d):
+            sigma = torch.linalg.matrix_norm(m.weight.flatten(1), ord=2)
+            assert abs(sigma.item() - 1.0) < 0.05
+    plain = FrameDiscriminator(size=32, width=8)
+    assert count_parameters(d) < count_parameters(plain)  # BN gone, biases added
+
+
+def test_one_step_lowers_discriminator_loss():
+    torch.manual_seed(0)
+    g, d = FrameGenerator(z_dim=16, width=8), FrameDiscriminator(width=8)
+    real = torch.rand(16, 1, 32, 32) * 2 - 1
+    fake = g(torch.randn(16, 16)).detach()
+    bce = nn.BCEWithLogitsLoss()
+    opt = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def loss():
+        return bce(d(real), torch.ones(16)) + bce(d(fake), torch.zeros(16))
+
+    before = loss()
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    assert loss().item() < before.item()
+
+
+def test_double_backward_for_gradient_penalty():
+    d = FrameDiscriminator(width=8, norm="none")
+    x = torch.randn(3, 1, 32, 32, requires_grad=True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    (grad.flatten(1).norm(dim=1) - 1).pow(2).mean().backward()
+    # weights get gradients; biases cannot (LeakyReLU's slope does not depend on them)
+    assert all(p.grad is not None for n, p in d.named_parameters() if n.endswith("weight"))
+
+
+def test_model_table_shapes_and_counts():
+    g = FrameGenerator(z_dim=100, size=32, channels=1, width=64)
+    g.train()
+    running = g.net[1].running_mean.clone()
+    table = model_table(g, torch.randn(2, 100))
+    assert table.shapes()[0] == ("N", 256, 4, 4) and table.shapes()[-1] == ("N", 1, 32, 32)
+    assert table.rows[0].params == 100 * 256 * 4 * 4
+    assert table.total_params == count_parameters(g) == sum(r.params for r in table.rows)
+    assert g.training and torch.equal(running, g.net[1].running_mean)  # model untouched
+    text = repr(table)
+    assert "total parameters: 1,066,880" in text and "ConvTranspose2d" in text
+
+
+def test_model_table_with_spectral_norm_counts_each_weight_once():
+    d = FrameDiscriminator(size=32, width=8, spectral_norm=True)
+    table = model_table(d, torch.randn(1, 1, 32, 32))
+    assert [r.kind for r in table.rows].count("ParametrizedConv2d") == 4
+    assert table.total_params == sum(r.params for r in table.rows) == count_parameters(d)

@@ -1,0 +1,163 @@
+"""DCGAN generator and discriminator for single frames (the networks the frame GANs train).
+
+Follows Radford, Metz & Chintala 2016, "Unsupervised representation learning with
+deep convolutional generative adversarial networks" (DCGAN): the generator
+upsamples a noise vector with strided transposed convolutions, batch norm and
+ReLU, and ends in ``tanh``; the discriminator downsamples with strided
+convolutions and LeakyReLU(0.2), with batch norm everywhere but its first layer;
+weights start from N(0, 0.02). Two departures, both deliberate:
+
+* the discriminator returns raw **logits** of shape ``(N,)`` (no sigmoid), to be
+  used with ``BCEWithLogitsLoss`` or the losses in :mod:`vgan_utils.losses`;
+* ``spectral_norm=True`` wraps every discriminator convolution in spectral
+  normalisation (Miyato et al. 2018, "Spectral normalization for generative
+  adversarial networks") and then drops batch norm, as SN-GAN does.
+
+Taught in ``notebooks/02_generator_discriminator.ipynb``; trained in notebook 04.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+NORMS = ("auto", "batch", "none")
+
+
+def _stages(size: int) -> int:
+    """How many factor-2 resolution steps lie between a 4x4 map and ``size``."""
+    if size < 8 or 2 ** round(math.log2(size)) != size:
+        raise ValueError(f"size must be a power of two >= 8 (e.g. 32 or 64), got {size}")
+    return int(math.log2(size)) - 2
+
+
+def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """Output length of ``Conv2d`` along one axis: floor((n + 2p - d(k-1) - 1) / s) + 1.
+
+    A result below 1 means the layer cannot be applied (the kernel is larger than
+    the padded input), which is why PyTorch raises instead.
+    """
+    return (n + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_transpose_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0,
+                               dilation: int = 1, output_padding: int = 0) -> int:
+    """Output length of ``ConvTranspose2d``: (n - 1)s - 2p + d(k-1) + output_padding + 1.
+
+    With k=4, s=2, p=1 this is exactly 2n, the DCGAN generator's doubling step.
+    """
+    return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def dcgan_init_(module: nn.Module) -> None:
+    """DCGAN initialisation, in place: conv weights ~ N(0, 0.02), BN scale ~ N(1, 0.02), bias 0.
+
+    Radford et al. 2016 found this small, zero-mean start trains more stably than
+    PyTorch's default (Kaiming-uniform) for these all-convolutional nets.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class FrameGenerator(nn.Module):
+    """z ``(N, z_dim)`` -> frames ``(N, channels, size, size)`` in ``[-1, 1]``.
+
+    A 1x1 noise "image" is projected to a 4x4 map with ``4 * width * 2**(k-3)``
+    channels by a 4x4 transposed convolution, then each stride-2 transposed
+    convolution doubles the resolution and halves the channels until ``size``.
+    """
+
+    def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64):
+        super().__init__()
+        self.z_dim, self.size, self.channels, self.width = z_dim, size, channels, width
+        n = _stages(size)
+        ch = [width * 2 ** (n - 1 - i) for i in range(n)]  # channels at 4x4, 8x8, ...
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim, ch[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ch[0]), nn.ReLU(inplace=True)]
+        for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        layers += [nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        dcgan_init_(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() == 4 and z.shape[2:] == (1, 1):  # the DCGAN tutorial's (N, z_dim, 1, 1)
+            z = z.flatten(1)
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(
+                f"FrameGenerator expects z of shape (N, {self.z_dim}); got {tuple(z.shape)}")
+        return self.net(z[:, :, None, None])
+
+    def extra_repr(self) -> str:
+        return f"z_dim={self.z_dim}, size={self.size}, channels={self.channels}"
+
+
+class FrameDiscriminator(nn.Module):
+    """Frames ``(N, channels, size, size)`` -> one real/fake **logit** per frame, ``(N,)``.
+
+    ``norm``: ``"batch"`` (DCGAN), ``"none"``, or ``"auto"`` = batch norm unless
+    ``spectral_norm``. Use ``"none"`` with a gradient penalty: batch norm mixes the
+    samples of a batch, and the penalty assumes each output depends on one input
+    (Gulrajani et al. 2017).
+    """
+
+    def __init__(self, size: int = 32, channels: int = 1, width: int = 64,
+                 spectral_norm: bool = False, norm: str = "auto"):
+        super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        self.size, self.channels, self.width = size, channels, width
+        self.spectral_norm = spectral_norm
+        self.norm = ("none" if spectral_norm else "batch") if norm == "auto" else norm
+        n = _stages(size)
+        ch = [width * 2**i for i in range(n)]  # channels at size/2, size/4, ..., 4x4
+        bias = self.norm == "none"
+        layers: list[nn.Module] = [nn.Conv2d(channels, ch[0], 4, 2, 1, bias=True),
+                                   nn.LeakyReLU(0.2, inplace=True)]
+        for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
+            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias))
+            if self.norm == "batch":
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+        layers.append(nn.Conv2d(ch[-1], 1, 4, 1, 0, bias=True))  # 4x4 -> 1x1: the logit
+        self.net = nn.Sequential(*layers)
+        dcgan_init_(self)
+        if spectral_norm:
+            for i, m in enumerate(self.net):
+                if isinstance(m, nn.Conv2d):
+                    self.net[i] = nn.utils.parametrizations.spectral_norm(m)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expected = (self.channels, self.size, self.size)
+        if x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            hint = (" (a clip batch (N, C, T, H, W)? fold time into the batch: "
+                    "x.transpose(1, 2).flatten(0, 1))") if x.dim() == 5 else ""
+            raise ValueError(f"FrameDiscriminator expects frames of shape (N, {expected[0]}, "
+                             f"{expected[1]}, {expected[2]}); got {tuple(x.shape)}{hint}")
+        return self.net(x).flatten()
+
+    def extra_repr(self) -> str:
+        return (f"size={self.size}, channels={self.channels}, norm={self.norm!r}, "
+                f"spectral_norm={self.spectral_norm}")
+
+
+def sample_z(n: int, z_dim: int = 100, generator: torch.Generator | None = None,
+             device: torch.device | str | None = None) -> torch.Tensor:
+    """Standard-normal latent codes ``(n, z_dim)``, reproducible through ``generator``."""
+    return torch.randn(n, z_dim, generator=generator, device=device)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of scalar parameters (spectral norm's stored weight counted once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
