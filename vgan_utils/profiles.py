@@ -52,7 +52,7 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu", toy_steps=3000, toy_batch=256,
         frame_size=32, frame_batch=64, frame_steps=3000,
-        clip_length=16, clip_size=32, clip_batch=16, clip_steps=1000,
+        clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
     ),
     "gpu": Profile(

@@ -1,0 +1,121 @@
+"""Quality of the frame generators, measured by the judge: FD against its floor, and more.
+
+    .venv/bin/python bench/quality.py                       # all rows, 2000 frames each
+    .venv/bin/python bench/quality.py --n 5000 --json quality.json
+    .venv/bin/python bench/quality.py --cpu-run data/cache/frames32_cpu.pt \\
+        --pretrained data/frames64.pt
+
+Rows: real frames (a third disjoint real set, so FD/floor ~ 1 is what "as good as real"
+reads), the untrained generator, the generator of notebook 04's ``cpu``-profile run and
+the shipped pretrained checkpoint. A row whose checkpoint (or whose judge) is missing is
+skipped with a message saying how to make it. Each row is measured with the judge of its
+frame size (``data/judge_frames{32,64}.pt``). FD: Heusel et al. 2017; floor, confident share
+and coverage: see :mod:`vgan_utils.quality`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from vgan_utils.judge import default_path, load_judge
+from vgan_utils.quality import format_quality, frame_quality, generate_frames, real_frame_sets
+from vgan_utils.train import CONFIGS, build_generator, load_generator
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+COLUMNS = ("row", "size", "n", "fd", "floor", "fd_over_floor", "confident_share",
+           "real_confident_share", "confident_ratio", "coverage", "real_coverage")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--n", type=int, default=2000, help="frames per set (generated and real)")
+    p.add_argument("--cpu-run", type=Path, default=DATA / "cache" / "frames32_cpu.pt",
+                   help="checkpoint of notebook 04's cpu-profile run")
+    p.add_argument("--pretrained", type=Path, default=DATA / "frames64.pt",
+                   help="the shipped pretrained checkpoint")
+    p.add_argument("--untrained-config", default="frames32", choices=sorted(CONFIGS),
+                   help="architecture of the untrained-generator row")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
+    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is faster on a busy CPU)")
+    return p.parse_args(argv)
+
+
+def generators(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(row name, generator or a reason it is missing), in table order."""
+    torch.manual_seed(args.seed)
+    rows: list[tuple[str, object]] = [
+        (f"untrained G ({args.untrained_config})", build_generator(CONFIGS[args.untrained_config]))
+    ]
+    for name, path in (("notebook 04 cpu run", args.cpu_run), ("pretrained", args.pretrained)):
+        if path.exists():
+            rows.append((f"{name} ({path.name})", load_generator(path)))
+        else:
+            rows.append((name, f"no checkpoint at {path} (train it with "
+                               "`python -m vgan_utils.train`, or pass its path)"))
+    return rows
+
+
+class Reals:
+    """Real frame sets and judges per frame size, made once each (judges may be missing)."""
+
+    def __init__(self, n: int):
+        self.n, self.cache = n, {}
+
+    def get(self, size: int):
+        if size not in self.cache:
+            path = default_path(size)
+            if not path.exists():
+                self.cache[size] = (f"no judge for {size}x{size} at {path} (make it with "
+                                    f"`python -m vgan_utils.judge --size {size}`)")
+            else:
+                self.cache[size] = (load_judge(path), *real_frame_sets(size, self.n, sets=3))
+        return self.cache[size]
+
+
+def measure(name: str, size: int, frames_fn, reals: Reals) -> dict | str:
+    """One row, or the reason it was skipped."""
+    got = reals.get(size)
+    if isinstance(got, str):
+        return got
+    judge, real_a, real_b, real_c = got
+    frames = real_c if frames_fn is None else frames_fn()
+    return {"row": name, "size": size, **frame_quality(judge, frames, real_a, real_b)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    reals, rows = Reals(args.n), []
+    start = time.perf_counter()
+    plan = [("real frames", 32, None), ("real frames", 64, None)]
+    for name, gen in generators(args):
+        if isinstance(gen, str):
+            print(f"skipped {name}: {gen}", flush=True)
+            continue
+        plan.append((name, gen.size, lambda g=gen: generate_frames(g, args.n, seed=args.seed)))
+    for name, size, frames_fn in plan:
+        row = measure(name, size, frames_fn, reals)
+        if isinstance(row, str):
+            print(f"skipped {name} at {size}x{size}: {row}", flush=True)
+            continue
+        rows.append(row)
+        print(f"{name:34s} {size}x{size}  {format_quality(row)}", flush=True)
+    print(f"({args.n} frames per set; {time.perf_counter() - start:.0f} s)")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"n": args.n, "rows": rows}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Throughput on this machine: synthetic clips/s, and frame-GAN training steps/s per profile.
+
+    .venv/bin/python bench/run.py                  # CPU here; CUDA when present
+    .venv/bin/python bench/run.py --steps 20 --json bench.json
+    .venv/bin/python bench/run.py --profiles ci --steps 2   # a quick smoke run
+
+Datasets: :mod:`vgan_utils.synthetic` at their default sizes, drawn in batches of 32
+clips, one vectorised call per batch. Frame GAN: the ``frames{size}`` run of
+:mod:`vgan_utils.train` (DCGAN generator, spectrally normalised discriminator, hinge loss,
+EMA) at each profile's ``frame_size`` and ``frame_batch``, through the same engine the
+notebooks use, with data generation included (it is part of every real step). On CUDA
+the command line's defaults apply: bf16 autocast and channels-last. The profiles' time
+budgets (SERIES.md) are checked against these numbers, not by timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vgan_utils.profiles import PROFILES
+from vgan_utils.runtime import pick_device
+from vgan_utils.synthetic import BouncingBalls, MovingDigits, MovingShapes
+from vgan_utils.train import CONFIGS, build_trainer
+
+DATASETS = {"moving digits": MovingDigits, "bouncing balls": BouncingBalls,
+            "moving shapes": MovingShapes}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--profiles", nargs="+", default=list(PROFILES), choices=list(PROFILES))
+    p.add_argument("--steps", type=int, default=10, help="timed training steps per profile")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first")
+    p.add_argument("--batches", type=int, default=5, help="timed dataset batches")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice). On a CPU shared with "
+                        "other jobs, 1 thread can be many times faster than 2")
+    p.add_argument("--json", type=Path, default=None, help="also write the tables as JSON")
+    return p.parse_args(argv)
+
+
+def dataset_rate(cls, batches: int, batch: int = 32) -> dict[str, object]:
+    """Clips/s of one synthetic dataset (glyph banks and the like built before timing)."""
+    data = cls(num_clips=10_000)
+    data.batch(np.arange(batch))  # warm-up
+    start = time.perf_counter()
+    for b in range(1, batches + 1):
+        clips, _ = data.batch(np.arange(b * batch, (b + 1) * batch))
+    seconds = time.perf_counter() - start
+    return {"clip_shape": list(clips.shape[1:]), "clips_per_s": batches * batch / seconds}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def gan_rate(profile_name: str, device: torch.device, steps: int, warmup: int
+             ) -> dict[str, object]:
+    """Training steps/s and frames/s of the frame GAN at one profile's size and batch.
+
+    frames/s counts real frames consumed per second (batch size x steps/s), as the engine's
+    history does; each step also generates as many frames.
+    """
+    prof = PROFILES[profile_name]
+    run = replace(CONFIGS[f"frames{prof.frame_size}"], batch_size=prof.frame_batch)
+    cuda = device.type == "cuda"
+    amp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "off"
+    trainer = build_trainer(run, device, seed=0, amp=amp, channels_last=cuda)
+    trainer.train(warmup)
+    _sync(device)
+    start = time.perf_counter()
+    trainer.train(steps)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    return {"profile": profile_name, "size": prof.frame_size, "batch": prof.frame_batch,
+            "amp": amp, "steps_per_s": steps / seconds,
+            "frames_per_s": steps * prof.frame_batch / seconds,
+            "ms_per_step": 1000 * seconds / steps}
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's with thread count and load (busy CPUs give slow numbers)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} torch threads{load}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    print(f"device: {device} ({device_name(device)}) | torch {torch.__version__}\n")
+    data_rows = []
+    print(f"{'dataset':16s} {'clip (C,T,H,W)':18s} {'clips/s':>9s}")
+    for name, cls in DATASETS.items():
+        row = {"dataset": name, **dataset_rate(cls, args.batches)}
+        data_rows.append(row)
+        print(f"{name:16s} {str(tuple(row['clip_shape'])):18s} {row['clips_per_s']:9.1f}",
+              flush=True)
+    gan_rows = []
+    print(f"\n{'profile':8s} {'frame':>6s} {'batch':>6s} {'amp':>5s} {'steps/s':>8s} "
+          f"{'frames/s':>9s} {'ms/step':>8s}")
+    for name in args.profiles:
+        row = gan_rate(name, device, args.steps, args.warmup)
+        gan_rows.append(row)
+        print(f"{name:8s} {row['size']:>4d}px {row['batch']:6d} {row['amp']:>5s} "
+              f"{row['steps_per_s']:8.2f} {row['frames_per_s']:9.0f} {row['ms_per_step']:8.0f}",
+              flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"device": str(device), "device_name": device_name(device),
+                                         "torch": torch.__version__, "datasets": data_rows,
+                                         "frame_gan": gan_rows}, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
