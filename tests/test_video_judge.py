@@ -13,14 +13,6 @@ from vgan_utils.judge import resize_frames
 TINY = V.VideoJudgeConfig(size=16, width=4, feature_dim=12)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: on a busy 2-core machine, a second thread costs more than it saves."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def _toy_clips(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Trivially separable clips: 14 channels, channel d lit iff digit d present, 10 + k iff

@@ -10,15 +10,6 @@ from vgan_utils.judge import Judge, JudgeConfig
 from vgan_utils.video_judge import VideoJudge, VideoJudgeConfig, digit_clips
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: on a busy 2-core machine, a second thread costs more than it saves."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def real():
     """Two disjoint sets of 12 real moving-digit clips, 8 frames of 32x32."""
