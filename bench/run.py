@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's choice). On a CPU shared with "
                         "other jobs, 1 thread can be many times faster than 2")
+    p.add_argument("--overhead", nargs="?", const="dcgan_classic32", default=None,
+                   metavar="CONFIG", help="also time the engine against a bare training loop "
+                   "on CONFIG (default dcgan_classic32)")
     p.add_argument("--json", type=Path, default=None, help="also write the tables as JSON")
     return p.parse_args(argv)
 
@@ -90,6 +93,57 @@ def gan_rate(profile_name: str, device: torch.device, steps: int, warmup: int
             "ms_per_step": 1000 * seconds / steps}
 
 
+def bare_loop(run, device: torch.device, steps: int, seed: int = 0) -> float:
+    """Seconds for ``steps`` steps of the same algorithm as the engine, with no machinery.
+
+    Notebook 04's hand-written loop: a fresh fake batch under ``no_grad`` for D's step, a fresh
+    one for G's step, BCE on logits; no rollback snapshot, no statistics, no history.
+    """
+    trainer = build_trainer(run, device, seed)  # its networks, optimisers and data only
+    g, d, opt_g, opt_d = trainer.generator, trainer.discriminator, trainer.opt_g, trainer.opt_d
+    batch_fn, z_gen, z_dim = trainer.batch_fn, torch.Generator().manual_seed(seed), run.z_dim
+    start = time.perf_counter()
+    for i in range(steps):
+        real = batch_fn(i).to(device)
+        with torch.no_grad():
+            fake = g(torch.randn(len(real), z_dim, generator=z_gen).to(device))
+        loss_d = (torch.nn.functional.softplus(-d(real)).mean()
+                  + torch.nn.functional.softplus(d(fake)).mean())
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = torch.nn.functional.softplus(
+            -d(g(torch.randn(len(real), z_dim, generator=z_gen).to(device)))).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def engine_overhead(config: str, device: torch.device, steps: int, rounds: int = 3
+                    ) -> dict[str, object]:
+    """Steps/s of the engine and of :func:`bare_loop` on one recipe, best of ``rounds`` each.
+
+    Interleaved rounds, so a burst of load on the machine hits both alike; best-of because
+    interference only ever slows a run down.
+    """
+    run = CONFIGS[config]
+    if run.train.loss != "nonsaturating" or run.train.r1_weight or run.train.gp_weight:
+        raise SystemExit(f"--overhead compares plain non-saturating runs; {config} is not one")
+    bare_s, engine_s = [], []
+    for _ in range(rounds):
+        bare_s.append(bare_loop(run, device, steps))
+        trainer = build_trainer(run, device, 0)
+        start = time.perf_counter()
+        trainer.train(steps)
+        _sync(device)
+        engine_s.append(time.perf_counter() - start)
+    bare, engine = steps / min(bare_s), steps / min(engine_s)
+    return {"config": config, "steps": steps, "bare_steps_per_s": bare,
+            "engine_steps_per_s": engine, "overhead": bare / engine - 1}
+
+
 def device_name(device: torch.device) -> str:
     """The GPU's name, or the CPU's with thread count and load (busy CPUs give slow numbers)."""
     if device.type == "cuda":
@@ -121,11 +175,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:8s} {row['size']:>4d}px {row['batch']:6d} {row['amp']:>5s} "
               f"{row['steps_per_s']:8.2f} {row['frames_per_s']:9.0f} {row['ms_per_step']:8.0f}",
               flush=True)
+    overhead = None
+    if args.overhead:
+        overhead = engine_overhead(args.overhead, device, args.steps)
+        print(f"\nengine vs bare loop ({args.overhead}, {args.steps} steps, best of 3): "
+              f"{overhead['engine_steps_per_s']:.2f} vs {overhead['bare_steps_per_s']:.2f} "
+              f"steps/s: overhead {100 * overhead['overhead']:+.1f}%", flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"device": str(device), "device_name": device_name(device),
                                          "torch": torch.__version__, "datasets": data_rows,
-                                         "frame_gan": gan_rows}, indent=2) + "\n")
+                                         "frame_gan": gan_rows, "engine_overhead": overhead},
+                                        indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0
 

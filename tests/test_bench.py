@@ -41,3 +41,13 @@ def test_quality_py_skips_missing_checkpoints(tmp_path, capsys):
     assert "real frames" in names and any(n.startswith("untrained") for n in names)
     real = rows[names.index("real frames")]
     assert real["n"] == 64 and real["floor"] > 0 and real["real_coverage"] >= 9
+
+
+def test_run_py_times_the_engine_against_a_bare_loop(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert _load("run").main(["--profiles", "ci", "--steps", "2", "--warmup", "0",
+                              "--batches", "1", "--device", "cpu", "--overhead", "dcgan_classic32",
+                              "--json", str(out)]) == 0
+    overhead = json.loads(out.read_text())["engine_overhead"]
+    assert overhead["config"] == "dcgan_classic32" and overhead["bare_steps_per_s"] > 0
+    assert "engine vs bare loop" in capsys.readouterr().out

@@ -121,3 +121,17 @@ def test_model_table_with_spectral_norm_counts_each_weight_once():
     table = model_table(d, torch.randn(1, 1, 32, 32))
     assert [r.kind for r in table.rows].count("ParametrizedConv2d") == 4
     assert table.total_params == sum(r.params for r in table.rows) == count_parameters(d)
+
+
+def test_minibatch_std_sees_a_collapsed_batch():
+    from vgan_utils.frame_nets import MinibatchStd
+
+    same = torch.ones(4, 3, 2, 2)
+    varied = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    out = MinibatchStd()(same)
+    assert out.shape == (4, 4, 2, 2) and torch.all(out[:, 3] == 0)
+    assert torch.all(MinibatchStd()(varied)[:, 3] > 0)
+    d = FrameDiscriminator(size=32, width=8, minibatch_std=True)
+    assert d(torch.randn(5, 1, 32, 32)).shape == (5,)
+    with pytest.raises(ValueError, match="at least 2"):
+        d.eval()(torch.randn(1, 1, 32, 32))

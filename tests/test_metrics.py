@@ -91,3 +91,30 @@ def test_confident_share_and_coverage():
     assert metrics.digit_coverage(torch.zeros(3, 10)) == 0
     uniform = torch.eye(10).repeat(5, 1)
     assert metrics.digit_coverage(uniform) == 10 and metrics.confident_share(uniform) == 1.0
+
+
+def test_precision_recall_identical_sets_score_one():
+    x = torch.randn(300, 8, generator=torch.Generator().manual_seed(0))
+    assert metrics.precision_recall(x, x.clone()) == {"precision": 1.0, "recall": 1.0}
+
+
+def test_precision_recall_far_apart_clusters_score_zero():
+    g = torch.Generator().manual_seed(1)
+    real, fake = torch.randn(200, 4, generator=g), 50 + torch.randn(200, 4, generator=g)
+    assert metrics.precision_recall(real, fake) == {"precision": 0.0, "recall": 0.0}
+
+
+def test_precision_recall_separate_realism_from_coverage():
+    # Fakes on half of the real data: realistic (precision ~1) but half the data missed.
+    g = torch.Generator().manual_seed(2)
+    real = torch.cat([torch.randn(300, 2, generator=g), 20 + torch.randn(300, 2, generator=g)])
+    fake = torch.randn(300, 2, generator=g)
+    pr = metrics.precision_recall(real, fake, k=3)
+    assert pr["precision"] > 0.9 and 0.4 < pr["recall"] < 0.55
+
+
+def test_knn_radii_exclude_the_sample_itself_and_check_k():
+    x = torch.tensor([[0.0], [1.0], [3.0]])
+    assert metrics.knn_radii(x, k=1).tolist() == [1.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="k must be in"):
+        metrics.knn_radii(x, k=3)

@@ -81,7 +81,8 @@ def test_module_runs_as_a_script():
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run([sys.executable, "-m", "vgan_utils.train", "--help"],
                             capture_output=True, text=True, env=env, check=True)
-    assert "--config {frames32,frames64,smoke}" in result.stdout
+    usage = result.stdout.replace(" ", "").replace("\n", "")
+    assert "--config{" + ",".join(sorted(train.CONFIGS)) + "}" in usage
 
 
 def test_ship_writes_a_small_generator_only_copy(tmp_path):
@@ -98,3 +99,54 @@ def test_ship_writes_a_small_generator_only_copy(tmp_path):
     assert all(torch.equal(v, state["generator"][k]) for k, v in g.state_dict().items())
     with pytest.raises(SystemExit, match="shipped generator-only"):
         cli("--steps", "4", "--out", str(small), "--resume")
+
+
+def test_resize_convolution_generator_keeps_shapes():
+    from dataclasses import replace
+
+    run = replace(train.CONFIGS["smoke"], upsample="nearest")
+    g = train.build_generator(run)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) and m.stride == (2, 2)
+                   for m in g.modules())
+    assert g(torch.zeros(2, run.z_dim)).shape == (2, 1, 16, 16)
+    with pytest.raises(ValueError, match="upsample"):
+        train.build_generator(replace(run, upsample="bicubic"))
+
+
+def test_eval_every_records_a_quality_curve_that_survives_resume_and_ship(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from vgan_utils.judge import default_path
+
+    if not default_path(32).exists():
+        pytest.skip("no shipped 32x32 judge")
+    tiny = replace(train.CONFIGS["smoke"], name="tiny32", size=32, data_size=32)
+    monkeypatch.setitem(train.CONFIGS, "tiny32", tiny)
+    out, shipped = tmp_path / "c.pt", tmp_path / "ship.pt"
+    base = ["--config", "tiny32", "--device", "cpu", "--log-every", "2", "--eval-every",
+            "1e-9", "--eval-n", "24", "--out", str(out)]
+    assert train.main([*base, "--steps", "4"]) == 0
+    assert train.main([*base, "--steps", "6", "--resume", "--ship", str(shipped)]) == 0
+    state = load_checkpoint(out)
+    curve = state["quality_curve"]
+    assert [p["step"] for p in curve] == [2, 4, 6]
+    assert all(b["seconds"] > a["seconds"] > 0 for a, b in zip(curve, curve[1:], strict=False))
+    assert state["train_seconds"] == curve[-1]["seconds"]
+    assert all(p["fd_over_floor"] > 0 and 0 <= p["recall"] <= 1 for p in curve)
+    assert load_checkpoint(shipped)["quality_curve"] == curve
+
+
+def test_decay_factor_is_flat_then_linear_and_never_zero():
+    assert train.decay_factor(0, 100, 0.5) == 1.0 and train.decay_factor(50, 100, 0.5) == 1.0
+    assert train.decay_factor(75, 100, 0.5) == pytest.approx(0.5)
+    assert train.decay_factor(100, 100, 0.5) == 1e-3
+    with pytest.raises(ValueError, match="decay-last"):
+        train.decay_factor(0, 100, 1.5)
+
+
+def test_decay_last_lowers_the_learning_rates_by_step(tmp_path):
+    assert cli("--steps", "8", "--decay-last", "0.5", "--out", str(tmp_path / "a.pt")) == 0
+    history = load_checkpoint(tmp_path / "a.pt")["history"]
+    lr0 = train.CONFIGS["smoke"].train.lr_g
+    # set at steps 0, 2, 4, 6 (every --log-every 2 steps), for a total of 8: 1, 1, 1, 0.5
+    assert history["lr_g"] == pytest.approx([lr0] * 6 + [0.5 * lr0] * 2)

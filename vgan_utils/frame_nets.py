@@ -11,7 +11,10 @@ weights start from N(0, 0.02). Two departures, both deliberate:
   used with ``BCEWithLogitsLoss`` or the losses in :mod:`vgan_utils.losses`;
 * ``spectral_norm=True`` wraps every discriminator convolution in spectral
   normalisation (Miyato et al. 2018, "Spectral normalization for generative
-  adversarial networks") and then drops batch norm, as SN-GAN does.
+  adversarial networks") and then drops batch norm, as SN-GAN does;
+* ``minibatch_std=True`` gives the discriminator's last layer one more input channel,
+  the average spread of its features across the batch (Karras et al. 2018, "Progressive
+  growing of GANs", section 3), so a batch of near-identical fakes looks fake.
 
 Taught in ``notebooks/02_generator_discriminator.ipynb``; trained in notebook 04.
 """
@@ -103,22 +106,37 @@ class FrameGenerator(nn.Module):
         return f"z_dim={self.z_dim}, size={self.size}, channels={self.channels}"
 
 
+class MinibatchStd(nn.Module):
+    """Append one channel: the mean over features and positions of the batch's std-deviation.
+
+    A generator that draws the same frame for every z gives a batch with almost no spread;
+    this channel lets D see that (Karras et al. 2018, section 3). Taught in notebook 04.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] < 2:
+            raise ValueError(f"minibatch std needs a batch of at least 2, got {x.shape[0]}")
+        spread = x.float().std(dim=0, unbiased=False).mean().to(x.dtype)
+        return torch.cat([x, spread.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
+
+
 class FrameDiscriminator(nn.Module):
     """Frames ``(N, channels, size, size)`` -> one real/fake **logit** per frame, ``(N,)``.
 
-    ``norm``: ``"batch"`` (DCGAN), ``"none"``, or ``"auto"`` = batch norm unless
+    ``minibatch_std`` adds :class:`MinibatchStd` before the last layer. ``norm``:
+    ``"batch"`` (DCGAN), ``"none"``, or ``"auto"`` = batch norm unless
     ``spectral_norm``. Use ``"none"`` with a gradient penalty: batch norm mixes the
     samples of a batch, and the penalty assumes each output depends on one input
     (Gulrajani et al. 2017).
     """
 
     def __init__(self, size: int = 32, channels: int = 1, width: int = 64,
-                 spectral_norm: bool = False, norm: str = "auto"):
+                 spectral_norm: bool = False, norm: str = "auto", minibatch_std: bool = False):
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         self.size, self.channels, self.width = size, channels, width
-        self.spectral_norm = spectral_norm
+        self.spectral_norm, self.minibatch_std = spectral_norm, minibatch_std
         self.norm = ("none" if spectral_norm else "batch") if norm == "auto" else norm
         n = _stages(size)
         ch = [width * 2**i for i in range(n)]  # channels at size/2, size/4, ..., 4x4
@@ -130,7 +148,9 @@ class FrameDiscriminator(nn.Module):
             if self.norm == "batch":
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
-        layers.append(nn.Conv2d(ch[-1], 1, 4, 1, 0, bias=True))  # 4x4 -> 1x1: the logit
+        if minibatch_std:
+            layers.append(MinibatchStd())
+        layers.append(nn.Conv2d(ch[-1] + minibatch_std, 1, 4, 1, 0, bias=True))  # 4x4 -> logit
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
         if spectral_norm:

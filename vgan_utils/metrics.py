@@ -16,7 +16,9 @@ beside its **floor**: the FD between two disjoint real sets of the same size. A 
 whose frames are as good as real ones sits at FD / floor ~ 1. Two further read-outs use the
 judge's predictions: the share of frames it labels with confidence (it is overconfident on
 noise too, so this only counts together with FD) and the digit coverage (how many of the
-10 digits get at least 2% of its calls; mode collapse shows here).
+10 digits get at least 2% of its calls; mode collapse shows here). Precision and recall
+(Kynkaenniemi et al. 2019, "Improved Precision and Recall Metric for Assessing Generative
+Models", NeurIPS) split FD's single number into realism and coverage.
 
 The trace term is computed in float64 through the eigenvalues of the symmetric matrix
 ``S_1^{1/2} S_2 S_1^{1/2}``, which stays real and stable where a general ``sqrtm`` of the
@@ -144,6 +146,38 @@ def digit_coverage(probs: Tensor, min_share: float = COVERAGE_MIN_SHARE) -> int:
     0/8/9-like shapes covers 3.
     """
     return int((digit_shares(probs) >= min_share).sum())
+
+
+def knn_radii(features: Tensor, k: int = 3) -> Tensor:
+    """Distance from each sample to its k-th nearest neighbour in the same set (itself excluded)."""
+    f = _as_features(features, "features")
+    if not 1 <= k < len(f):
+        raise ValueError(f"k must be in [1, {len(f) - 1}] for {len(f)} samples, got {k}")
+    dist = torch.cdist(f, f)
+    return dist.kthvalue(k + 1, dim=1).values  # the 1st "neighbour" is the sample itself
+
+
+def _inside_manifold(points: Tensor, support: Tensor, radii: Tensor) -> Tensor:
+    """For each point: does it lie in some ball B(support_j, radii_j)? (N,) bool."""
+    return (torch.cdist(points, support) <= radii[None, :]).any(dim=1)
+
+
+def precision_recall(real: Tensor, fake: Tensor, k: int = 3) -> dict[str, float]:
+    """Improved precision and recall of generative models (Kynkaenniemi et al. 2019).
+
+    Each set's manifold is the union of balls around its samples, each ball reaching the
+    sample's k-th nearest neighbour. Precision is the share of fake samples inside the
+    real manifold (are the samples realistic?), recall the share of real samples inside
+    the fake manifold (is all of the data covered?). Two real sets score below 1 too, so
+    report both beside the real-vs-real values at the same N and k.
+    """
+    r = _as_features(real, "real")
+    f = _as_features(fake, "fake")
+    if r.shape[1] != f.shape[1]:
+        raise ValueError(f"feature sizes differ: {r.shape[1]} vs {f.shape[1]}")
+    precision = _inside_manifold(f, r, knn_radii(r, k)).double().mean()
+    recall = _inside_manifold(r, f, knn_radii(f, k)).double().mean()
+    return {"precision": float(precision), "recall": float(recall)}
 
 
 def _probs(probs: Tensor) -> Tensor:

@@ -31,6 +31,7 @@ class Profile:
     frame_size: int
     frame_batch: int
     frame_steps: int
+    race_seconds: float  # training time per recipe in notebook 04's race
     # clip GANs (notebook 05)
     clip_length: int
     clip_size: int
@@ -45,19 +46,19 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
         name="ci", toy_steps=300, toy_batch=256,
-        frame_size=32, frame_batch=32, frame_steps=30,
+        frame_size=32, frame_batch=32, frame_steps=30, race_seconds=2,
         clip_length=8, clip_size=32, clip_batch=4, clip_steps=10,
         dataset_clips=64, eval_samples=256, num_workers=0,
     ),
     "cpu": Profile(
         name="cpu", toy_steps=3000, toy_batch=256,
-        frame_size=32, frame_batch=64, frame_steps=3000,
+        frame_size=32, frame_batch=32, frame_steps=6000, race_seconds=60,
         clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
     ),
     "gpu": Profile(
         name="gpu", toy_steps=5000, toy_batch=512,
-        frame_size=64, frame_batch=128, frame_steps=20000,
+        frame_size=64, frame_batch=128, frame_steps=20000, race_seconds=60,
         clip_length=16, clip_size=64, clip_batch=32, clip_steps=20000,
         dataset_clips=4096, eval_samples=5000, num_workers=4,
     ),

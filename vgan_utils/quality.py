@@ -32,7 +32,9 @@ def frame_quality(
     Returns ``fd`` (generated vs ``real_a``), ``floor`` (``real_a`` vs ``real_b``),
     ``fd_over_floor``, ``confident_share`` and ``real_confident_share`` (of ``real_a``) and
     their ratio ``confident_ratio``, ``coverage`` and ``real_coverage`` (digits holding at
-    least 2% of the judge's calls), and ``n``. All three sets must have the same size: FD is
+    least 2% of the judge's calls), ``precision`` and ``recall`` (k = 3, against ``real_a``)
+    beside ``real_precision`` and ``real_recall`` (``real_b`` against ``real_a``: what a
+    perfect generator scores at this N), and ``n``. All three sets must have the same size: FD is
     biased by sample size, so a floor only calibrates an FD measured at the same N.
     """
     sizes = {len(generated), len(real_a), len(real_b)}
@@ -47,6 +49,8 @@ def frame_quality(
     fd = metrics.frechet_distance(f_gen, f_a)
     floor = metrics.fd_floor(f_a, f_b)
     conf, real_conf = metrics.confident_share(p_gen), metrics.confident_share(p_a)
+    pr = metrics.precision_recall(f_a, f_gen)
+    real_pr = metrics.precision_recall(f_a, f_b)
     return {
         "n": len(generated),
         "fd": fd,
@@ -57,6 +61,10 @@ def frame_quality(
         "confident_ratio": conf / real_conf if real_conf > 0 else float("nan"),
         "coverage": metrics.digit_coverage(p_gen),
         "real_coverage": metrics.digit_coverage(p_a),
+        "precision": pr["precision"],
+        "recall": pr["recall"],
+        "real_precision": real_pr["precision"],
+        "real_recall": real_pr["recall"],
     }
 
 
@@ -65,7 +73,8 @@ def format_quality(q: dict[str, float | int]) -> str:
     return (
         f"FD {q['fd']:.3g} | floor {q['floor']:.3g} | FD/floor {q['fd_over_floor']:.3g} | "
         f"confident {q['confident_share']:.3f} ({q['confident_ratio']:.2f} of real) | "
-        f"coverage {q['coverage']}/10"
+        f"coverage {q['coverage']}/10 | precision {q['precision']:.2f} "
+        f"(real {q['real_precision']:.2f}) | recall {q['recall']:.2f} (real {q['real_recall']:.2f})"
     )
 
 
@@ -96,6 +105,37 @@ def generate_frames(generator: nn.Module, n: int, seed: int = 0, batch_size: int
     out = torch.cat([generator(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
     generator.train(was_training)
     return out
+
+
+class QualityTracker:
+    """Scores a generator again and again against the same real sets, judged once.
+
+    The training command line uses it to record FD / floor against training time (the
+    curve notebook 04 plots): the judge's features of the two real sets and the floor are
+    computed once, so each measurement costs only the generated frames. Evaluation draws
+    its codes from its own seeded generator, so it never changes a run's random numbers.
+    """
+
+    def __init__(self, size: int, n: int = 1000, seed: int = 0, judge: Judge | None = None):
+        self.judge = judge if judge is not None else load_judge(size=size)
+        self.n, self.seed = n, seed
+        real_a, real_b = real_frame_sets(size, n, sets=2)
+        self.f_a, self.p_a = judge_outputs(self.judge, real_a)
+        f_b, _ = judge_outputs(self.judge, real_b)
+        self.floor = metrics.fd_floor(self.f_a, f_b)
+        self.real_pr = metrics.precision_recall(self.f_a, f_b)
+        self.real_confident = metrics.confident_share(self.p_a)
+
+    def measure(self, generator: nn.Module) -> dict[str, float | int]:
+        """FD / floor, precision, recall, confident ratio and coverage of ``n`` frames."""
+        f_gen, p_gen = judge_outputs(self.judge, generate_frames(generator, self.n, self.seed))
+        fd = metrics.frechet_distance(f_gen, self.f_a)
+        pr = metrics.precision_recall(self.f_a, f_gen)
+        return {"n": self.n, "fd_over_floor": fd / self.floor, **pr,
+                "real_precision": self.real_pr["precision"],
+                "real_recall": self.real_pr["recall"],
+                "confident_ratio": metrics.confident_share(p_gen) / self.real_confident,
+                "coverage": metrics.digit_coverage(p_gen)}
 
 
 def generator_quality(generator: nn.Module, n: int = 2000, seed: int = 0,

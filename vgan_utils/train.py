@@ -5,12 +5,16 @@
 
 ``--steps`` is the total step count, so re-running the same command with ``--resume``
 after a crash finishes the run (a checkpoint is written atomically every
-``--save-every`` steps). Configs are small :class:`RunConfig` values in :data:`CONFIGS`:
-a DCGAN pair (Radford et al. 2016) on moving-digit frames (Srivastava et al. 2015), with
-a spectrally normalised discriminator (Miyato et al. 2018), the hinge loss (Lim & Ye
-2017), separate learning rates (TTUR, Heusel et al. 2017) and an EMA of the generator
-(Karras et al. 2018; Yazici et al. 2019). 32x32 frames are 64x64 Moving MNIST frames
-area-downsampled, as the 32x32 judge of :mod:`vgan_utils.judge` expects.
+``--save-every`` steps). ``--ship PATH`` also writes a small generator-only copy (what
+``data/frames64.pt`` is; see :func:`ship_generator`). Configs are small :class:`RunConfig`
+values in :data:`CONFIGS`: a DCGAN pair (Radford et al. 2016) on moving-digit frames
+(Srivastava et al. 2015) with the non-saturating loss (Goodfellow et al. 2014) and a
+batch-norm discriminator, whose batch statistics let it see a collapsed batch of fakes.
+At 64x64 that D wins at once unless the R1 penalty on real frames keeps it smooth
+(Mescheder et al. 2018). What else was tried (spectral norm, hinge, TTUR, EMA, widths,
+learning rates) and how it measured is listed in ``data/README.md``. 32x32 frames are
+64x64 Moving MNIST frames area-downsampled, as the 32x32 judge of :mod:`vgan_utils.judge`
+expects.
 
 The same :func:`build_trainer` gives notebook 04's dashboard its trainer, and
 :func:`load_generator` loads a shipped checkpoint's generator; taught in
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from torch import nn
 from .checkpoint import load_checkpoint, save_checkpoint
 from .frame_nets import FrameDiscriminator, FrameGenerator, sample_z
 from .judge import resize_frames
+from .quality import QualityTracker
 from .runtime import setup
 from .synthetic import MovingDigits
 from .training import GANTrainer, TrainConfig
@@ -48,6 +54,8 @@ class RunConfig:
     d_width: int | None = None  # the discriminator's width; None: the same as the generator's
     spectral_norm: bool = True
     d_norm: str = "auto"  # the discriminator's normalisation (see FrameDiscriminator)
+    minibatch_std: bool = False  # D sees the batch's spread (Karras et al. 2018)
+    upsample: str = "transpose"  # G's doubling steps: "transpose" (DCGAN) or "nearest"
     batch_size: int = 64
     data_size: int = 64  # frames are drawn at this size and area-downsampled to `size`
     num_clips: int = 10_000
@@ -56,8 +64,23 @@ class RunConfig:
 
 
 _SNGAN = TrainConfig(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.5, 0.999), ema_decay=0.999)
+_DCGAN = TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
 CONFIGS: dict[str, RunConfig] = {
-    "frames32": RunConfig("frames32", size=32, train=_SNGAN),
+    # The baselines of bench/race.py: the PyTorch DCGAN tutorial's recipe at 32x32 (batch
+    # norm in D, non-saturating BCE on logits, Adam 2e-4 / (0.5, 0.999), N(0, 0.02) init,
+    # batch 64, no EMA), at the tutorial's width 64 and at width 32 (~2.5x the steps/s).
+    "dcgan_classic": RunConfig("dcgan_classic", size=32, width=64, spectral_norm=False,
+                               d_norm="batch", train=_DCGAN),
+    "dcgan_classic32": RunConfig("dcgan_classic32", size=32, width=32, spectral_norm=False,
+                                 d_norm="batch", train=_DCGAN),
+    # 32x32, the course's CPU recipe (notebook 04's live run, the cpu profile, the shipped
+    # data/frames32.pt): the classic recipe with five times its learning rate, batch 32, and a
+    # discriminator half the generator's width, which doubles the steps per second. Each
+    # change was raced one at a time against the others (bench/README.md).
+    "frames32": RunConfig("frames32", size=32, width=32, d_width=16, spectral_norm=False,
+                          d_norm="batch", batch_size=32,
+                          train=TrainConfig(loss="nonsaturating", lr_g=1e-3, lr_d=1e-3,
+                                            betas=(0.5, 0.999))),
     # 64x64: a batch-norm D (its batch statistics let it see a collapsed batch) kept smooth by
     # the R1 penalty on real frames (Mescheder et al. 2018), the non-saturating loss.
     # Without R1, D won at once at this size; see data/README.md for what was tried.
@@ -89,7 +112,28 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
 
 def build_generator(run: RunConfig) -> FrameGenerator:
     """The run's generator with fresh DCGAN-initialised weights."""
-    return FrameGenerator(run.z_dim, run.size, run.channels, run.width)
+    generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width)
+    if run.upsample == "nearest":
+        resize_convolutions_(generator)
+    elif run.upsample != "transpose":
+        raise ValueError(f"upsample must be 'transpose' or 'nearest', got {run.upsample!r}")
+    return generator
+
+
+def resize_convolutions_(generator: FrameGenerator) -> FrameGenerator:
+    """Replace G's stride-2 transposed convolutions by nearest upsampling + a 3x3 convolution.
+
+    A 4x4 stride-2 transposed convolution gives neighbouring output pixels different kernel
+    taps, which draws a checkerboard over thin strokes; resize-then-convolve does not
+    (Odena, Dumoulin & Olah 2016, "Deconvolution and checkerboard artifacts"). Same shapes,
+    DCGAN initialisation. In place; returns ``generator``.
+    """
+    for i, m in enumerate(generator.net):
+        if isinstance(m, nn.ConvTranspose2d) and m.stride == (2, 2):
+            conv = nn.Conv2d(m.in_channels, m.out_channels, 3, 1, 1, bias=False)
+            nn.init.normal_(conv.weight, 0.0, 0.02)
+            generator.net[i] = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv)
+    return generator
 
 
 def batch_fn_for(run: RunConfig):
@@ -114,7 +158,7 @@ def build_trainer(run: RunConfig, device: torch.device | str = "cpu", seed: int 
         torch.manual_seed(seed)
         generator = build_generator(run)
         discriminator = FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
-                                           run.spectral_norm, run.d_norm)
+                                           run.spectral_norm, run.d_norm, run.minibatch_std)
     z_dim = run.z_dim
     return GANTrainer(generator, discriminator, batch_fn_for(run),
                       lambda n, gen: sample_z(n, z_dim, generator=gen),
@@ -141,9 +185,54 @@ def load_generator(path: str | Path, device: torch.device | str = "cpu",
     return generator.to(device).eval()
 
 
-def save_run(trainer: GANTrainer, run: RunConfig, path: str | Path) -> Path:
-    """Trainer state plus the run config, so :func:`load_generator` can rebuild G."""
-    return save_checkpoint({**trainer.state_dict(), "run": asdict(run)}, path)
+def save_run(trainer: GANTrainer, run: RunConfig, path: str | Path,
+             extra: dict[str, Any] | None = None) -> Path:
+    """Trainer state plus the run config, so :func:`load_generator` can rebuild G.
+
+    ``extra`` adds entries such as :meth:`QualityCurve.state`'s training time and curve.
+    """
+    return save_checkpoint({**trainer.state_dict(), "run": asdict(run), **(extra or {})}, path)
+
+
+class QualityCurve:
+    """FD / floor against training time for the command line's ``--eval-every``.
+
+    Training time counts only the seconds spent in training steps (not in judging or
+    saving), and carries over a resume, so the curve reads as "quality per minute of
+    compute" on the machine that trained it.
+    """
+
+    def __init__(self, size: int, every_minutes: float, n: int):
+        self.every_s = 60.0 * every_minutes
+        self.tracker = QualityTracker(size, n) if every_minutes > 0 else None
+        self.seconds, self.points, self._t0 = 0.0, [], None
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.seconds = float(state.get("train_seconds", 0.0))
+        self.points = list(state.get("quality_curve", []))
+
+    def start_timing(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def stop_timing(self) -> None:
+        self.seconds += time.perf_counter() - self._t0
+
+    def due(self) -> bool:
+        last = self.points[-1]["seconds"] if self.points else 0.0
+        return self.tracker is not None and self.seconds - last >= self.every_s
+
+    def measure(self, trainer: GANTrainer) -> str:
+        """Judge the generator that samples (the EMA copy if kept); one line for the log."""
+        g = trainer.ema if trainer.ema is not None else trainer.generator
+        q = self.tracker.measure(g)
+        self.points.append({"step": trainer.step, "seconds": self.seconds, **q})
+        return (f"quality at step {trainer.step} ({self.seconds / 60:.1f} min): FD/floor "
+                f"{q['fd_over_floor']:.1f} | precision {q['precision']:.2f} | recall "
+                f"{q['recall']:.2f} | confident {q['confident_ratio']:.2f} of real | "
+                f"coverage {q['coverage']}/10")
+
+    def state(self) -> dict[str, Any]:
+        return {"train_seconds": self.seconds, "quality_curve": list(self.points)}
 
 
 def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> Path:
@@ -160,7 +249,8 @@ def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> Path:
     shipped = {"run": state["run"], "step": state["step"], "config": state["config"],
                "generator": state["ema"] if use_ema else state["generator"], "ema": None,
                "weights": "ema" if use_ema else "generator", "history": state["history"],
-               "shipped": True}
+               "train_seconds": state.get("train_seconds", 0.0),
+               "quality_curve": state.get("quality_curve", []), "shipped": True}
     return save_checkpoint(shipped, dst)
 
 
@@ -193,11 +283,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="CPU threads for torch (fewer can be faster on a busy machine)")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--decay-last", type=float, default=0.0, metavar="FRACTION",
+                   help="decay both learning rates linearly to zero over the last FRACTION of "
+                        "--steps (0: constant rates)")
+    p.add_argument("--eval-every", type=float, default=0.0, metavar="MINUTES",
+                   help="every MINUTES of training, judge G on --eval-n frames and keep FD / "
+                        "floor against training time in the checkpoint (0: never)")
+    p.add_argument("--eval-n", type=int, default=1000, help="frames per --eval-every measure")
     p.add_argument("--ship", type=Path, default=None,
                    help="also write a small generator-only copy here when the run is done")
     p.add_argument("--ship-weights", choices=("ema", "generator"), default="ema",
                    help="which generator weights --ship keeps")
     return p.parse_args(argv)
+
+
+def decay_factor(step: int, total: int, last: float) -> float:
+    """Learning-rate factor at ``step``: 1, then linear to 0 over the last ``last`` of ``total``.
+
+    Set once per logged chunk of steps, so it depends only on the step and a resumed run
+    follows the same schedule. Never exactly 0 (Adam would take no step at all).
+    """
+    if not 0.0 < last <= 1.0:
+        raise ValueError(f"--decay-last must be in (0, 1], got {last}")
+    start = total * (1.0 - last)
+    return max(min(1.0, (total - step) / (total - start)), 1e-3)
 
 
 def device_overrides(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -220,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     env = setup(seed=args.seed, device=args.device)
     run = CONFIGS[args.config]
     trainer = build_trainer(run, env.device, args.seed, **device_overrides(args, env.device))
+    curve = QualityCurve(run.size, args.eval_every, args.eval_n)
     if args.resume:
         state = load_checkpoint(args.out)
         if state.get("shipped"):
@@ -228,15 +338,24 @@ def main(argv: list[str] | None = None) -> int:
         if state["run"]["name"] != run.name:
             sys.exit(f"{args.out} holds a {state['run']['name']!r} run, not {run.name!r}")
         trainer.load_state_dict(state)
+        curve.load(state)
         print(f"resumed {args.out} at step {trainer.step}", flush=True)
     if trainer.step >= args.steps:
         print(f"{args.out} is already at step {trainer.step} >= --steps {args.steps}")
     while trainer.step < args.steps:
+        if args.decay_last > 0:
+            scale = decay_factor(trainer.step, args.steps, args.decay_last)
+            trainer.set_hparams(lr_g=scale * run.train.lr_g, lr_d=scale * run.train.lr_d)
+        curve.start_timing()
         trainer.train(min(args.log_every - trainer.step % args.log_every,
                           args.steps - trainer.step))
+        curve.stop_timing()
         print(log_line(trainer, args.steps), flush=True)
-        if trainer.step % args.save_every == 0 or trainer.step == args.steps:
-            save_run(trainer, run, args.out)
+        done = trainer.step == args.steps
+        if curve.due() or (done and curve.tracker is not None):
+            print(curve.measure(trainer), flush=True)
+        if trainer.step % args.save_every == 0 or done:
+            save_run(trainer, run, args.out, curve.state())
     print(f"wrote {args.out} at step {trainer.step}", flush=True)
     if args.ship is not None:
         ship_generator(args.out, args.ship, ema=args.ship_weights == "ema")

@@ -1,0 +1,57 @@
+"""Race frame-GAN recipes at the same training-time budget: the command line of vgan_utils.race.
+
+    ../shared/tools/heavy .venv/bin/python bench/race.py dcgan_classic dcgan_classic32 frames32
+    .venv/bin/python bench/race.py frames32 "frames32,batch_size=16,lr_d=2e-3" --budget 150
+
+Each recipe trains from the same seed for ``--budget`` seconds of wall time (default 300) on
+``--threads`` threads, one after the other in this process, and is judged on ``--n`` frames;
+one row each, after a row of real frames scored like a generator. CPU time is reported
+beside wall time. Run it under ``../shared/tools/heavy`` so that no other job takes the
+cores: a race on a busy machine measures the other job. ``bench/README.md`` keeps the table
+of what was tried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from vgan_utils.race import HEADER, format_row, plain_rows, race
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("recipes", nargs="+", help="NAME[,field=value...], e.g. frames32,lr_d=2e-3")
+    p.add_argument("--budget", type=float, default=300.0, help="wall seconds of training each")
+    p.add_argument("--n", type=int, default=2000, help="frames judged per recipe")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--out", type=Path, default=None, help="folder for a sample grid PNG each")
+    p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"{args.budget:.0f} s each, {args.threads} threads, {args.n} frames judged\n{HEADER}",
+          flush=True)
+    try:
+        rows = race(args.recipes, args.budget, args.n, args.seed, args.out,
+                    report=lambda row: print(format_row(row), flush=True))
+    except ValueError as err:
+        raise SystemExit(str(err)) from err
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"budget_s": args.budget, "threads": args.threads,
+                                         "n": args.n, "rows": plain_rows(rows)}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

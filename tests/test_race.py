@@ -1,0 +1,57 @@
+"""bench/race.py: recipes parsed with clear errors; a tiny race runs end to end."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from vgan_utils.judge import default_path
+from vgan_utils.race import parse_recipe
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _race():
+    spec = importlib.util.spec_from_file_location("bench_race", BENCH / "race.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_parse_recipe_changes_run_and_train_fields():
+    run = parse_recipe("dcgan_classic32,batch_size=32,lr_d=2e-3,loss=hinge")
+    assert run.batch_size == 32 and run.train.lr_d == 2e-3 and run.train.loss == "hinge"
+    assert run.width == 32 and run.name == "dcgan_classic32,batch_size=32,lr_d=2e-3,loss=hinge"
+
+
+@pytest.mark.parametrize("spec, message", [("nope", "unknown recipe"),
+                                           ("frames32,lr", "field=value"),
+                                           ("frames32,colour=1", "not a field")])
+def test_parse_recipe_errors_say_what_to_do(spec, message):
+    with pytest.raises(ValueError, match=message):
+        parse_recipe(spec)
+
+
+def test_parse_recipe_keeps_commas_inside_tuples():
+    assert parse_recipe("frames32,betas=(0.0, 0.99),width=16").train.betas == (0.0, 0.99)
+
+
+def test_cli_turns_a_bad_recipe_into_a_message(capsys):
+    with pytest.raises(SystemExit, match="unknown recipe"):
+        _race().main(["nope", "--budget", "0"])
+
+
+def test_tiny_race_writes_rows_grids_and_json(tmp_path, capsys):
+    if not default_path(32).exists():
+        pytest.skip("no shipped 32x32 judge")
+    race = _race()
+    out = tmp_path / "race.json"
+    assert race.main(["dcgan_classic32,width=8,batch_size=8", "frames32,width=8,batch_size=8",
+                      "--budget", "0.5", "--n", "40", "--threads", "1",
+                      "--out", str(tmp_path), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["recipe"][:9] for r in rows] == ["real fram", "dcgan_cla", "frames32,"]
+    assert all(r["steps"] >= 10 for r in rows[1:])  # trained in chunks of 10 until the budget
+    assert len(list(tmp_path.glob("*.png"))) == 2
+    assert "FD/floor" in capsys.readouterr().out
