@@ -3,7 +3,7 @@
     .venv/bin/python bench/quality.py                       # all rows, 2000 frames each
     .venv/bin/python bench/quality.py --n 5000 --json quality.json
     .venv/bin/python bench/quality.py --cpu-run data/cache/frames32_cpu.pt \\
-        --pretrained data/frames64.pt
+        --pretrained data/frames32.pt
 
 Rows: real frames (a third disjoint real set, so FD/floor ~ 1 is what "as good as real"
 reads), the untrained generator, the generator of notebook 04's ``cpu``-profile run and
@@ -37,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=2000, help="frames per set (generated and real)")
     p.add_argument("--cpu-run", type=Path, default=DATA / "cache" / "frames32_cpu.pt",
                    help="checkpoint of notebook 04's cpu-profile run")
-    p.add_argument("--pretrained", type=Path, default=DATA / "frames64.pt",
+    p.add_argument("--pretrained", type=Path, default=DATA / "frames32.pt",
                    help="the shipped pretrained checkpoint")
     p.add_argument("--untrained-config", default="frames32", choices=sorted(CONFIGS),
                    help="architecture of the untrained-generator row")

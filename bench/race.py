@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(str(err)) from err
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"budget_s": args.budget, "threads": args.threads,
+        command = ["python", "bench/race.py", *(argv if argv is not None else sys.argv[1:])]
+        args.json.write_text(json.dumps({"command": command, "budget_s": args.budget,
+                                         "threads": args.threads,
                                          "n": args.n, "rows": plain_rows(rows)}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0

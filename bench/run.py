@@ -3,14 +3,16 @@
     .venv/bin/python bench/run.py                  # CPU here; CUDA when present
     .venv/bin/python bench/run.py --steps 20 --json bench.json
     .venv/bin/python bench/run.py --profiles ci --steps 2   # a quick smoke run
+    .venv/bin/python bench/run.py --profiles cpu --steps 300 --overhead   # engine vs bare loop
 
 Datasets: :mod:`vgan_utils.synthetic` at their default sizes, drawn in batches of 32
 clips, one vectorised call per batch. Frame GAN: the ``frames{size}`` run of
-:mod:`vgan_utils.train` (DCGAN generator, spectrally normalised discriminator, hinge loss,
-EMA) at each profile's ``frame_size`` and ``frame_batch``, through the same engine the
-notebooks use, with data generation included (it is part of every real step). On CUDA
-the command line's defaults apply: bf16 autocast and channels-last. The profiles' time
-budgets (SERIES.md) are checked against these numbers, not by timed tests.
+:mod:`vgan_utils.train` at each profile's ``frame_size`` and ``frame_batch``, through the
+same engine the notebooks use, with data generation included (it is part of every real
+step). On CUDA the command line's defaults apply: bf16 autocast and channels-last. The
+profiles' time budgets (SERIES.md) are checked against these numbers, not by timed tests.
+``--overhead`` times the engine against the same algorithm written as a bare loop (what the
+rollback snapshot, the checks and the history cost).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ thread), presses Pause and sees training stop. Screenshots go to a temporary fol
 ``$VGAN_SCREENSHOTS``). Without Chromium or Playwright the test skips, unless
 ``VGAN_REQUIRE_BROWSER=1`` (CI), where it fails instead.
 
-The notebook is copied into a temporary folder next to a ``data`` link to the repository's,
-and JupyterLab's autosave is off, so the committed notebook is never rewritten.
+The notebook is copied into a temporary folder next to ``data`` and ``bench`` links to the
+repository's, and JupyterLab's autosave is off, so the committed notebook is never rewritten.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("VGAN_CHROMIUM", "/usr/bin/chromium"))
 REQUIRED = os.environ.get("VGAN_REQUIRE_BROWSER") == "1"
 NOTEBOOK_04 = ROOT / "notebooks" / "04_training_on_frames.ipynb"
-# The notebook under test. None = a small generated dashboard notebook, used until
-# notebook 04 exists; then this one line becomes: NOTEBOOK = NOTEBOOK_04
-NOTEBOOK: Path | None = None
+# The notebook under test: notebook 04 itself. None = a small generated dashboard notebook
+# (DASHBOARD_CELLS), handy when changing the dashboard without notebook 04's run time.
+NOTEBOOK: Path | None = NOTEBOOK_04
 
 DASHBOARD_CELLS = [
     "import vgan_utils\nenv = vgan_utils.setup()",
@@ -71,7 +71,8 @@ def _write_notebook(folder: Path) -> str:
     """Put the notebook under test into ``folder/notebooks``; return its path for the URL."""
     nb_dir = folder / "notebooks"
     nb_dir.mkdir()
-    (folder / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    for shared in ("data", "bench"):  # what notebooks read as ../data and ../bench
+        (folder / shared).symlink_to(ROOT / shared, target_is_directory=True)
     if NOTEBOOK is not None:
         shutil.copy(NOTEBOOK, nb_dir / NOTEBOOK.name)
         return f"notebooks/{NOTEBOOK.name}"

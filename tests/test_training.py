@@ -209,3 +209,30 @@ def test_torch_compile_on_cpu(monkeypatch):
     trainer.train(1)
     eager.train(1)
     assert trainer.history["loss_d"] == pytest.approx(eager.history["loss_d"], rel=1e-4)
+
+
+def test_a_failure_in_gs_step_restores_d_and_leaves_g_and_its_optimiser_alone():
+    # lr_d = inf: D's own loss is finite, its update makes D infinite, G's loss is NaN.
+    trainer = toy_trainer(TrainConfig(lr_d=1e-3))
+    trainer.train(2)
+    good, adam_g = weights(trainer), trainer.opt_g.state_dict()["state"][0]["exp_avg"].clone()
+    trainer.set_hparams(lr_d=float("inf"))
+    with pytest.raises(NonFiniteLossError, match="loss_g|grad_norm_g"):
+        trainer.train(1)
+    assert all(torch.equal(x, y) for x, y in zip(good, weights(trainer), strict=True))
+    assert torch.equal(trainer.opt_g.state_dict()["state"][0]["exp_avg"], adam_g)
+    assert trainer.step == 2 and trainer.batches_drawn == 2
+
+
+def test_after_a_rollback_the_run_repeats_an_unbroken_one():
+    clean = toy_trainer(TrainConfig(lr_d=1e-3))
+    clean.train(4)
+    trainer = toy_trainer(TrainConfig(lr_d=1e-3))
+    trainer.train(2)
+    trainer.set_hparams(lr_d=float("inf"))
+    with pytest.raises(NonFiniteLossError):
+        trainer.train(1)
+    trainer.set_hparams(lr_d=1e-3)
+    trainer.train(2)
+    assert trainer.history["loss_d"] == clean.history["loss_d"]
+    assert all(torch.equal(x, y) for x, y in zip(weights(clean), weights(trainer), strict=True))

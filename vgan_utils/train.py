@@ -1,20 +1,25 @@
 """Train a frame GAN from the command line, from a named config, into a checkpoint.
 
-    python -m vgan_utils.train --config frames32 --steps 3000 --out data/frames32.pt
-    python -m vgan_utils.train --config frames32 --steps 6000 --out data/frames32.pt --resume
+    python -m vgan_utils.train --config frames32 --steps 6000 --out data/cache/f32.pt
+    python -m vgan_utils.train --config frames32 --steps 9000 --out data/cache/f32.pt --resume
 
 ``--steps`` is the total step count, so re-running the same command with ``--resume``
 after a crash finishes the run (a checkpoint is written atomically every
 ``--save-every`` steps). ``--ship PATH`` also writes a small generator-only copy (what
-``data/frames64.pt`` is; see :func:`ship_generator`). Configs are small :class:`RunConfig`
-values in :data:`CONFIGS`: a DCGAN pair (Radford et al. 2016) on moving-digit frames
-(Srivastava et al. 2015) with the non-saturating loss (Goodfellow et al. 2014) and a
-batch-norm discriminator, whose batch statistics let it see a collapsed batch of fakes.
-At 64x64 that D wins at once unless the R1 penalty on real frames keeps it smooth
-(Mescheder et al. 2018). What else was tried (spectral norm, hinge, TTUR, EMA, widths,
-learning rates) and how it measured is listed in ``data/README.md``. 32x32 frames are
-64x64 Moving MNIST frames area-downsampled, as the 32x32 judge of :mod:`vgan_utils.judge`
-expects.
+``data/frames32.pt`` is; see :func:`ship_generator`). ``--eval-every MINUTES`` judges the
+generator every few minutes of training and keeps FD / floor against training time in the
+checkpoint (:class:`QualityCurve`); ``--decay-last F`` lowers both learning rates linearly
+to zero over the last fraction F of the steps.
+
+Configs are small :class:`RunConfig` values in :data:`CONFIGS`: DCGAN pairs (Radford et
+al. 2016) on moving-digit frames (Srivastava et al. 2015) with the non-saturating loss
+(Goodfellow et al. 2014) and a batch-norm discriminator, whose batch statistics let it see a
+collapsed batch of fakes. ``dcgan_classic`` and ``dcgan_classic32`` are the PyTorch DCGAN
+tutorial's recipe, the baselines of ``bench/race.py``; ``frames32``, the course's CPU
+recipe, won the race against them and against one change at a time (``bench/README.md``).
+At 64x64 a batch-norm D wins at once unless the R1 penalty on real frames keeps it smooth
+(Mescheder et al. 2018). 32x32 frames are 64x64 Moving MNIST frames area-downsampled, as the
+32x32 judge of :mod:`vgan_utils.judge` expects.
 
 The same :func:`build_trainer` gives notebook 04's dashboard its trainer, and
 :func:`load_generator` loads a shipped checkpoint's generator; taught in

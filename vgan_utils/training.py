@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 import random
 import threading
@@ -333,56 +332,64 @@ class GANTrainer:
     # --- one step -------------------------------------------------------------------------
 
     def _train_step(self) -> None:
-        """D updates then one G update; checks, rolls back on failure, records history."""
+        """One step of Algorithm 1 of Goodfellow et al. 2014; rolls back on a NaN/inf."""
         self._apply_pending()
-        self._snapshot = _clone_into(self._snapshot, self._core_state())
+        # Machinery: keep what a failed step would need restored (see _rollback_state).
+        self._snapshot = _clone_into(self._snapshot, self._rollback_state())
         t0 = time.perf_counter()
-        checks = []
+        # 1. k = d_steps discriminator updates, each on a real batch and a fresh fake batch
         for _ in range(self.config.d_steps):
-            real = self._next_batch()
+            real = self._next_batch()  # (N, C, H, W) frames or (N, C, T, H, W) clips
             loss_d, d_real, d_fake, gn_d = self._d_step(real)
-            checks += [loss_d, gn_d]
+        # 2. one generator update, through the discriminator just updated
         loss_g, gn_g = self._g_step(real.shape[0])
+        # 3. the averaged generator used for sampling (when ema_decay is set)
         self._update_ema()
-        stats = torch.stack([loss_d, loss_g, d_real, d_fake, gn_d, gn_g, *checks]).tolist()
-        bad = [k for k, v in zip(HISTORY_KEYS[1:7], stats[:6], strict=True)
-               if not math.isfinite(v)]
-        if bad or not all(map(math.isfinite, stats)):
-            self._rollback(bad or ["an earlier discriminator update"])
+        # Machinery: statistics (the checks ran inside steps 1 and 2, before each update)
+        stats = torch.stack([loss_d, loss_g, d_real, d_fake, gn_d, gn_g]).tolist()
         self.step += 1
         seconds = max(time.perf_counter() - t0, 1e-9)
         frames = real.shape[0] * (real.shape[2] if real.dim() == 5 else 1)
-        self._record(stats[:6], seconds, frames)
+        self._record(stats, seconds, frames)
 
     def _d_step(self, real: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """One discriminator update on ``real`` and a fresh fake batch (G frozen)."""
         with torch.no_grad(), self._autocast():
-            fake = self._g_fwd(self._layout(self._sample_z(real.shape[0])))
+            fake = self._g_fwd(self._layout(self._sample_z(real.shape[0])))  # G(z), like real
         self.opt_d.zero_grad(set_to_none=True)
         with self._autocast():
-            real_logits = self._d_fwd(real)
-            fake_logits = self._d_fwd(fake)
+            real_logits = self._d_fwd(real)  # (N,)
+            fake_logits = self._d_fwd(fake)  # (N,)
             loss = self.loss_fn.d_loss(real_logits.float(), fake_logits.float())
         total = loss + self._penalties(real, fake)
         self.scaler_d.scale(total).backward()
         self.scaler_d.unscale_(self.opt_d)
         gnorm = _grad_norm(self.discriminator)
+        d_real, d_fake = self._score(real_logits), self._score(fake_logits)
+        self._check(loss_d=loss, d_real=d_real, d_fake=d_fake, grad_norm_d=gnorm)
         self.scaler_d.step(self.opt_d)
         self.scaler_d.update()
-        return loss.detach(), self._score(real_logits), self._score(fake_logits), gnorm
+        return loss.detach(), d_real, d_fake, gnorm
 
     def _g_step(self, n: int) -> tuple[Tensor, Tensor]:
         """One generator update through the (unchanged) discriminator."""
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
-            fake = self._g_fwd(self._layout(self._sample_z(n)))
+            fake = self._g_fwd(self._layout(self._sample_z(n)))  # (N, C, H, W)
             loss = self.loss_fn.g_loss(self._d_fwd(fake).float())
         self.scaler_g.scale(loss).backward()
         self.scaler_g.unscale_(self.opt_g)
         gnorm = _grad_norm(self.generator)
+        self._check(loss_g=loss, grad_norm_g=gnorm)
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         return loss.detach(), gnorm
+
+    def _check(self, **values: Tensor) -> None:
+        """Roll back and raise if any value is NaN/inf: called *before* an optimiser step."""
+        finite = torch.isfinite(torch.stack([v.detach().float() for v in values.values()]))
+        if not bool(finite.all()):
+            self._rollback([k for k, ok in zip(values, finite.tolist(), strict=True) if not ok])
 
     def _penalties(self, real: Tensor, fake: Tensor) -> Tensor:
         """Gradient penalty and R1, in float32 outside autocast (double backward needs range)."""
@@ -457,7 +464,7 @@ class GANTrainer:
             self.history[key].append(value)
 
     def _core_state(self) -> dict[str, Any]:
-        """The state that changes every step (what a rollback restores)."""
+        """Everything that training changes (what a checkpoint holds besides config and history)."""
         return {
             "step": self.step,
             "batches_drawn": self.batches_drawn,
@@ -492,13 +499,52 @@ class GANTrainer:
         if noise.numel() == self._noise_gen.get_state().numel():
             self._noise_gen.set_state(noise)
 
+    def _rollback_state(self) -> dict[str, Any]:
+        """What a failed step must restore: only what can have changed before the failure.
+
+        Every update is checked before it is applied (:meth:`_check`), so a failure leaves G's
+        weights, G's optimiser and the EMA untouched. D's can have moved (a NaN in G's step can
+        come from D's update just before it); batch-norm running statistics, the random
+        generators and the counters move in every forward pass. Copying only these, not the
+        whole state, keeps the engine's cost per step small (``bench/run.py --overhead``).
+        """
+        return {
+            "step": self.step,
+            "batches_drawn": self.batches_drawn,
+            "discriminator": self.discriminator.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "generator_buffers": dict(self.generator.named_buffers()),
+            "rng": {**rng_state(), "z": self._z_gen.get_state(),
+                    "noise": self._noise_gen.get_state()},
+        }
+
     def _rollback(self, what: list[str]) -> None:
         """Restore the snapshot taken before this step and raise a helpful error.
 
         A copy is loaded because optimisers keep the very tensors they are given, and the
-        snapshot buffers are overwritten at the next step.
+        snapshot buffers are overwritten at the next step. The gradient scalers are made
+        anew: a failed step can leave one between ``unscale_`` and ``update``.
         """
-        self._load_core(_clone_into(None, self._snapshot))
+        saved = _clone_into(None, self._snapshot)
+        self.step, self.batches_drawn = saved["step"], saved["batches_drawn"]
+        self.discriminator.load_state_dict(saved["discriminator"])
+        self.opt_d.load_state_dict(saved["opt_d"])
+        with torch.no_grad():
+            for name, buf in self.generator.named_buffers():
+                buf.copy_(saved["generator_buffers"][name])
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=True)
+        fp16 = self.config.amp == "fp16"
+        for name in ("scaler_g", "scaler_d"):
+            scaler = torch.amp.GradScaler(self.device.type, enabled=fp16)
+            if fp16 and saved[name]:
+                scaler.load_state_dict(saved[name])
+            setattr(self, name, scaler)
+        set_rng_state(saved["rng"])
+        self._z_gen.set_state(saved["rng"]["z"])
+        self._noise_gen.set_state(saved["rng"]["noise"])
         cfg = self.config
         raise NonFiniteLossError(
             f"{', '.join(what)} became NaN/inf at step {self.step + 1} (loss={cfg.loss!r}, "
