@@ -150,3 +150,10 @@ def test_decay_last_lowers_the_learning_rates_by_step(tmp_path):
     lr0 = train.CONFIGS["smoke"].train.lr_g
     # set at steps 0, 2, 4, 6 (every --log-every 2 steps), for a total of 8: 1, 1, 1, 0.5
     assert history["lr_g"] == pytest.approx([lr0] * 6 + [0.5 * lr0] * 2)
+
+
+def test_thin_history_averages_windows_and_keeps_short_ones():
+    history = {"step": list(range(1, 11)), "loss_d": [float(i) for i in range(10)]}
+    assert train.thin_history(history, points=20) == history
+    thin = train.thin_history(history, points=5)
+    assert thin["step"] == [2, 4, 6, 8, 10] and thin["loss_d"] == [0.5, 2.5, 4.5, 6.5, 8.5]

@@ -253,10 +253,29 @@ def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> Path:
     use_ema = ema and state.get("ema") is not None
     shipped = {"run": state["run"], "step": state["step"], "config": state["config"],
                "generator": state["ema"] if use_ema else state["generator"], "ema": None,
-               "weights": "ema" if use_ema else "generator", "history": state["history"],
+               "weights": "ema" if use_ema else "generator",
+               "history": thin_history(state["history"]),
                "train_seconds": state.get("train_seconds", 0.0),
                "quality_curve": state.get("quality_curve", []), "shipped": True}
     return save_checkpoint(shipped, dst)
+
+
+def thin_history(history: dict[str, list[float]], points: int = 1000) -> dict[str, list[float]]:
+    """At most ``points`` entries per curve: means over consecutive, equal windows of steps.
+
+    A long run's per-step history is megabytes of floats; the curves a shipped file needs
+    for plotting survive the averaging (``step`` becomes each window's last step).
+    """
+    n = len(history.get("step", []))
+    if n <= points:
+        return {k: list(v) for k, v in history.items()}
+    edges = [round(i * n / points) for i in range(points + 1)]
+    thinned = {}
+    for key, values in history.items():
+        pick = (lambda a, b, v=values: v[b - 1]) if key == "step" else (
+            lambda a, b, v=values: sum(v[a:b]) / (b - a))
+        thinned[key] = [pick(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return thinned
 
 
 def log_line(trainer: GANTrainer, total: int) -> str:
