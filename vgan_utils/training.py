@@ -134,10 +134,16 @@ def _clone_into(dst: Any, src: Any) -> Any:
     if isinstance(src, dict):
         old = dst if isinstance(dst, dict) else {}
         return {k: _clone_into(old.get(k), v) for k, v in src.items()}
+    if isinstance(src, _IMMUTABLE) or (isinstance(src, tuple) and all(
+            isinstance(x, _IMMUTABLE) for x in src)):
+        return src  # e.g. Python's RNG state, 625 ints: nothing to copy
     if isinstance(src, (list, tuple)):
         old = dst if isinstance(dst, (list, tuple)) and len(dst) == len(src) else [None] * len(src)
         return type(src)(_clone_into(d, s) for d, s in zip(old, src, strict=True))
     return copy.deepcopy(src)
+
+
+_IMMUTABLE = (int, float, bool, str, bytes, type(None))
 
 
 def rng_state() -> dict[str, Any]:
