@@ -46,13 +46,19 @@ def frame_quality(
     f_gen, p_gen = judge_outputs(judge, generated)
     f_a, p_a = judge_outputs(judge, real_a)
     f_b, _ = judge_outputs(judge, real_b)
+    return quality_from_features(f_gen, p_gen, f_a, p_a, f_b)
+
+
+def quality_from_features(f_gen: Tensor, p_gen: Tensor, f_a: Tensor, p_a: Tensor,
+                          f_b: Tensor) -> dict[str, float | int]:
+    """:func:`frame_quality`'s figures from the judge's features and probabilities."""
     fd = metrics.frechet_distance(f_gen, f_a)
     floor = metrics.fd_floor(f_a, f_b)
     conf, real_conf = metrics.confident_share(p_gen), metrics.confident_share(p_a)
     pr = metrics.precision_recall(f_a, f_gen)
     real_pr = metrics.precision_recall(f_a, f_b)
     return {
-        "n": len(generated),
+        "n": len(f_gen),
         "fd": fd,
         "floor": floor,
         "fd_over_floor": fd / floor if floor > 0 else float("inf"),
@@ -111,8 +117,8 @@ class QualityTracker:
     """Scores a generator again and again against the same real sets, judged once.
 
     The training command line uses it to record FD / floor against training time (the
-    curve notebook 04 plots): the judge's features of the two real sets and the floor are
-    computed once, so each measurement costs only the generated frames. Evaluation draws
+    curve notebook 04 plots): the judge sees the two real sets once, so each measurement
+    costs only the generated frames. Evaluation draws
     its codes from its own seeded generator, so it never changes a run's random numbers.
     """
 
@@ -121,21 +127,12 @@ class QualityTracker:
         self.n, self.seed = n, seed
         real_a, real_b = real_frame_sets(size, n, sets=2)
         self.f_a, self.p_a = judge_outputs(self.judge, real_a)
-        f_b, _ = judge_outputs(self.judge, real_b)
-        self.floor = metrics.fd_floor(self.f_a, f_b)
-        self.real_pr = metrics.precision_recall(self.f_a, f_b)
-        self.real_confident = metrics.confident_share(self.p_a)
+        self.f_b, _ = judge_outputs(self.judge, real_b)
 
     def measure(self, generator: nn.Module) -> dict[str, float | int]:
-        """FD / floor, precision, recall, confident ratio and coverage of ``n`` frames."""
+        """:func:`frame_quality`'s figures for ``n`` frames of ``generator``."""
         f_gen, p_gen = judge_outputs(self.judge, generate_frames(generator, self.n, self.seed))
-        fd = metrics.frechet_distance(f_gen, self.f_a)
-        pr = metrics.precision_recall(self.f_a, f_gen)
-        return {"n": self.n, "fd_over_floor": fd / self.floor, **pr,
-                "real_precision": self.real_pr["precision"],
-                "real_recall": self.real_pr["recall"],
-                "confident_ratio": metrics.confident_share(p_gen) / self.real_confident,
-                "coverage": metrics.digit_coverage(p_gen)}
+        return quality_from_features(f_gen, p_gen, self.f_a, self.p_a, self.f_b)
 
 
 def generator_quality(generator: nn.Module, n: int = 2000, seed: int = 0,

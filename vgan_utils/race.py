@@ -28,9 +28,6 @@ from .quality import frame_quality, generate_frames, real_frame_sets
 from .train import CONFIGS, RunConfig, build_trainer
 from .training import TrainConfig
 
-COLUMNS = ("recipe", "steps", "steps_per_s", "wall_s", "cpu_s", "fd_over_floor", "precision",
-           "recall", "confident_ratio", "coverage")
-
 
 def parse_recipe(spec: str) -> RunConfig:
     """``"NAME[,field=value...]"`` -> the named :class:`RunConfig` with those fields changed.
