@@ -123,27 +123,35 @@ def bare_loop(run, device: torch.device, steps: int, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def engine_overhead(config: str, device: torch.device, steps: int, rounds: int = 3
+def engine_overhead(config: str, device: torch.device, steps: int, rounds: int = 5
                     ) -> dict[str, object]:
     """Steps/s of the engine and of :func:`bare_loop` on one recipe, best of ``rounds`` each.
 
-    Interleaved rounds, so a burst of load on the machine hits both alike; best-of because
-    interference only ever slows a run down.
+    Interleaved rounds, each side going first in every other round, so a burst of load on
+    the machine or a warm cache favours neither; best-of because interference only ever
+    slows a run down.
     """
     run = CONFIGS[config]
     if run.train.loss != "nonsaturating" or run.train.r1_weight or run.train.gp_weight:
         raise SystemExit(f"--overhead compares plain non-saturating runs; {config} is not one")
-    bare_s, engine_s = [], []
-    for _ in range(rounds):
-        bare_s.append(bare_loop(run, device, steps))
-        trainer = build_trainer(run, device, 0)
-        start = time.perf_counter()
-        trainer.train(steps)
-        _sync(device)
-        engine_s.append(time.perf_counter() - start)
-    bare, engine = steps / min(bare_s), steps / min(engine_s)
-    return {"config": config, "steps": steps, "bare_steps_per_s": bare,
+    timers = {"bare": lambda: bare_loop(run, device, steps),
+              "engine": lambda: _engine_seconds(run, device, steps)}
+    seconds: dict[str, list[float]] = {"bare": [], "engine": []}
+    for r in range(rounds):
+        for side in (("bare", "engine") if r % 2 == 0 else ("engine", "bare")):
+            seconds[side].append(timers[side]())
+    bare, engine = steps / min(seconds["bare"]), steps / min(seconds["engine"])
+    return {"config": config, "steps": steps, "rounds": rounds, "bare_steps_per_s": bare,
             "engine_steps_per_s": engine, "overhead": bare / engine - 1}
+
+
+def _engine_seconds(run, device: torch.device, steps: int) -> float:
+    """Seconds for ``steps`` steps of a fresh engine on ``run`` (seed 0, like the bare loop)."""
+    trainer = build_trainer(run, device, 0)
+    start = time.perf_counter()
+    trainer.train(steps)
+    _sync(device)
+    return time.perf_counter() - start
 
 
 def device_name(device: torch.device) -> str:
@@ -180,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     overhead = None
     if args.overhead:
         overhead = engine_overhead(args.overhead, device, args.steps)
-        print(f"\nengine vs bare loop ({args.overhead}, {args.steps} steps, best of 3): "
+        print(f"\nengine vs bare loop ({args.overhead}, {args.steps} steps, "
+              f"best of {overhead['rounds']}): "
               f"{overhead['engine_steps_per_s']:.2f} vs {overhead['bare_steps_per_s']:.2f} "
               f"steps/s: overhead {100 * overhead['overhead']:+.1f}%", flush=True)
     if args.json is not None:

@@ -1,31 +1,46 @@
-"""Tests of vgan_utils.clip_recipes: named video-GAN configs and their trainer."""
+"""Tests of vgan_utils.clip_recipes: clip recipes in the one registry, and their trainer."""
+
+from dataclasses import replace
 
 import pytest
 import torch
 
-from vgan_utils.clip_recipes import RECIPES, build_video_trainer, clip_batch_fn, recipe_controls
+from vgan_utils.clip_recipes import (
+    ROOT,
+    ClipRecipe,
+    build_video_trainer,
+    clip_batch_fn,
+    recipe_controls,
+)
 from vgan_utils.dashboard import DEFAULT_HPARAMS
-from vgan_utils.video_nets import ContentMotionGenerator, TwoStreamGenerator
+from vgan_utils.frame_nets import FrameGenerator
+from vgan_utils.train import CONFIGS, build_trainer, dashboard_controls
+from vgan_utils.video_nets import ContentMotionGenerator, OneStreamGenerator, TwoStreamGenerator
+
+CLIPS = {name: r for name, r in CONFIGS.items() if isinstance(r, ClipRecipe)}
 
 
-def test_recipes_cover_both_models():
-    assert {r.model for r in RECIPES.values()} == {"two_stream", "content_motion"}
-    for r in RECIPES.values():
+def test_the_registry_holds_every_clip_model():
+    assert {r.model for r in CLIPS.values()} == {"one_stream", "two_stream", "content_motion"}
+    for r in CLIPS.values():
         assert set(recipe_controls(r)) <= set(DEFAULT_HPARAMS)
+        assert dashboard_controls(r) == recipe_controls(r)
 
 
 def test_batches_are_downsampled_clips_deterministic_by_step():
-    fn = clip_batch_fn(RECIPES["two_stream32"], length=4, batch_size=3)
+    fn = clip_batch_fn(replace(CLIPS["two_stream32"], length=4, batch_size=3))
     a, b = fn(2), fn(2)
     assert a.shape == (3, 1, 4, 32, 32)
     assert torch.equal(a, b) and not torch.equal(a, fn(3))
     assert a.min() >= -1 and a.max() <= 1
 
 
-@pytest.mark.parametrize("name,cls", [("two_stream32", TwoStreamGenerator),
+@pytest.mark.parametrize("name,cls", [("clip_dcgan", OneStreamGenerator),
+                                      ("two_stream32", TwoStreamGenerator),
                                       ("content_motion32", ContentMotionGenerator)])
 def test_trainer_steps_and_samples_clips(name, cls):
-    tr = build_video_trainer(name, hparams={"batch_size": 2, "lr_g": 1e-3}, length=4, width=4)
+    recipe = replace(CLIPS[name], length=4, width=4)
+    tr = build_trainer(recipe, hparams={"batch_size": 2, "lr_g": 1e-3})
     assert isinstance(tr.generator, cls)
     assert tr.config.lr_g == 1e-3
     tr.train(2)
@@ -33,10 +48,27 @@ def test_trainer_steps_and_samples_clips(name, cls):
     assert tr.sample(tr.fixed_z[:2]).shape == (2, 1, 4, 32, 32)
 
 
-def test_same_seed_same_weights_and_unknown_name():
-    a = build_video_trainer("two_stream32", length=4, width=4)
-    b = build_video_trainer("two_stream32", length=4, width=4)
+def test_motion32_starts_from_the_shipped_frame_generator():
+    from vgan_utils.train import load_generator
+
+    tr = build_video_trainer(replace(CLIPS["motion32"], length=4))
+    image_g = tr.generator.image_generator
+    shipped = load_generator(ROOT / "data" / "frames32.pt")
+    assert isinstance(image_g, FrameGenerator)
+    assert all(torch.equal(a, b) for a, b in zip(image_g.state_dict().values(),
+                                                 shipped.state_dict().values(), strict=True))
+
+
+def test_a_pretrained_image_generator_must_fit_the_codes():
+    bad = replace(CLIPS["motion32"], model_kw={"content_dim": 50, "motion_dim": 10})
+    with pytest.raises(ValueError, match="content_dim \\+ motion_dim = 60"):
+        build_video_trainer(bad)
+    with pytest.raises(ValueError, match="only applies to content_motion"):
+        build_video_trainer(replace(CLIPS["two_stream32"], image_generator="data/frames32.pt"))
+
+
+def test_same_seed_same_weights():
+    recipe = replace(CLIPS["two_stream32"], length=4, width=4)
+    a, b = build_video_trainer(recipe), build_video_trainer(recipe)
     for p, q in zip(a.generator.parameters(), b.generator.parameters(), strict=True):
         assert torch.equal(p, q)
-    with pytest.raises(ValueError, match="known"):
-        build_video_trainer("nope")

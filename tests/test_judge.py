@@ -9,6 +9,7 @@ import torch
 from vgan_utils import judge as J
 from vgan_utils.checkpoint import CheckpointError
 from vgan_utils.quality import format_quality, frame_quality, real_frame_sets
+from vgan_utils.synthetic import resize_frames
 
 
 def _toy_batch(n: int, seed: int, size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,7 +38,7 @@ def test_wrong_size_is_refused_with_a_hint():
     judge = J.Judge(J.JudgeConfig(size=32, width=8))
     with pytest.raises(ValueError, match="resize_frames"):
         judge(torch.randn(2, 1, 64, 64))
-    assert J.resize_frames(torch.randn(2, 1, 64, 64), 32).shape == (2, 1, 32, 32)
+    assert resize_frames(torch.randn(2, 1, 64, 64), 32).shape == (2, 1, 32, 32)
     with pytest.raises(ValueError, match="power of two"):
         J.Judge(J.JudgeConfig(size=48))
 

@@ -55,3 +55,31 @@ def test_tiny_race_writes_rows_grids_and_json(tmp_path, capsys):
     assert all(r["steps"] >= 10 for r in rows[1:])  # trained in chunks of 10 until the budget
     assert len(list(tmp_path.glob("*.png"))) == 2
     assert "FD/floor" in capsys.readouterr().out
+
+
+def test_parse_recipe_reads_clip_recipes_too():
+    run = parse_recipe("two_stream32,length=8,lr_g=1e-3")
+    assert run.model == "two_stream" and run.length == 8 and run.train.lr_g == 1e-3
+    with pytest.raises(ValueError, match="not a field of ClipRecipe"):
+        parse_recipe("clip_dcgan,upsample=nearest")
+
+
+def test_a_race_cannot_mix_frames_and_clips(capsys):
+    with pytest.raises(SystemExit, match="not both"):
+        _race().main(["frames32", "clip_dcgan", "--budget", "0"])
+
+
+def test_tiny_clip_race_writes_rows_gifs_and_json(tmp_path, capsys):
+    if not default_path(32).exists():
+        pytest.skip("no shipped 32x32 judge")
+    race = _race()
+    out = tmp_path / "race.json"
+    small = "length=16,width=4,batch_size=2"
+    assert race.main([f"clip_dcgan,{small}", f"two_stream32,{small}", "--budget", "0.1",
+                      "--n", "12", "--threads", "1", "--out", str(tmp_path),
+                      "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["recipe"][:9] for r in rows] == ["real clip", "clip_dcga", "two_strea"]
+    assert all(r["clip_fd_over_floor"] > 0 and r["change_ratio"] >= 0 for r in rows)
+    assert len(list(tmp_path.glob("*.gif"))) == 2
+    assert "clipFD/f" in capsys.readouterr().out

@@ -157,3 +157,24 @@ def test_thin_history_averages_windows_and_keeps_short_ones():
     assert train.thin_history(history, points=20) == history
     thin = train.thin_history(history, points=5)
     assert thin["step"] == [2, 4, 6, 8, 10] and thin["loss_d"] == [0.5, 2.5, 4.5, 6.5, 8.5]
+
+
+def test_clip_runs_train_resume_and_ship_through_the_same_command(tmp_path, capsys):
+    def clip_cli(*args: str) -> int:
+        return train.main(["--config", "clip_smoke", "--device", "cpu", "--log-every", "2",
+                           *args])
+
+    assert clip_cli("--steps", "2", "--out", str(tmp_path / "a.pt")) == 0
+    assert clip_cli("--steps", "4", "--out", str(tmp_path / "a.pt"), "--resume",
+                    "--ship", str(tmp_path / "s.pt"), "--eval-every", "1e-9",
+                    "--eval-n", "8") == 0
+    assert clip_cli("--steps", "4", "--out", str(tmp_path / "b.pt")) == 0
+    assert "clip FD/floor" in capsys.readouterr().out
+    a, b = load_checkpoint(tmp_path / "a.pt"), load_checkpoint(tmp_path / "b.pt")
+    for key in ("generator", "discriminator"):
+        for name, value in a[key].items():
+            assert torch.equal(value, b[key][name]), (key, name)
+    assert a["quality_curve"][-1]["step"] == 4 and "clip_fd_over_floor" in a["quality_curve"][-1]
+    g = train.load_generator(tmp_path / "s.pt")
+    assert type(g).__name__ == "OneStreamGenerator"
+    assert g(torch.randn(2, 16)).shape == (2, 1, 4, 32, 32)

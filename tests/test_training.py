@@ -236,3 +236,18 @@ def test_after_a_rollback_the_run_repeats_an_unbroken_one():
     trainer.train(2)
     assert trainer.history["loss_d"] == clean.history["loss_d"]
     assert all(torch.equal(x, y) for x, y in zip(weights(clean), weights(trainer), strict=True))
+
+
+def test_a_failure_in_the_first_step_leaves_no_optimiser_state_behind():
+    # lr_d = inf from the start: D's first update creates Adam's moments, then G's loss is NaN.
+    trainer = toy_trainer(TrainConfig(lr_d=float("inf")))
+    fresh = weights(trainer)
+    with pytest.raises(NonFiniteLossError, match="end of step 0"):
+        trainer.train(1)
+    assert not trainer.opt_d.state and trainer.step == 0
+    assert all(torch.equal(x, y) for x, y in zip(fresh, weights(trainer), strict=True))
+    clean = toy_trainer(TrainConfig(lr_d=1e-3))
+    clean.train(2)
+    trainer.set_hparams(lr_d=1e-3)
+    trainer.train(2)
+    assert trainer.history["loss_d"] == clean.history["loss_d"]

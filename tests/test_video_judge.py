@@ -8,7 +8,7 @@ import torch
 
 from vgan_utils import video_judge as V
 from vgan_utils.checkpoint import CheckpointError
-from vgan_utils.judge import resize_frames
+from vgan_utils.synthetic import resize_frames
 
 TINY = V.VideoJudgeConfig(size=16, width=4, feature_dim=12)
 

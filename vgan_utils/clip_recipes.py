@@ -1,60 +1,52 @@
-"""Named video-GAN recipes and the trainer notebook 05's dashboard builds from them.
+"""What a video-GAN run trains (:class:`ClipRecipe`) and how its networks and trainer are built.
 
-The clip counterpart of :mod:`vgan_utils.train` (which does the same for frame GANs): a
-:class:`ClipRecipe` names the model of :func:`vgan_utils.video_training.video_gan`, its
-widths and the engine's hyperparameters; :func:`build_video_trainer` turns a recipe name
-plus the dashboard's control values into a ready :class:`~vgan_utils.training.GANTrainer`
-on moving-digit clips (Srivastava et al. 2015), drawn at 64x64 and area-downsampled to 32x32
-as the video judge (:mod:`vgan_utils.video_judge`) expects.
+The clip counterpart of :class:`vgan_utils.train.RunConfig`. Both kinds of named run live in
+one registry, :data:`vgan_utils.train.CONFIGS`, and train through one command line
+(``python -m vgan_utils.train --config NAME``) and one race (``bench/race.py``). A recipe
+names a model of :func:`vgan_utils.video_training.video_gan`, its widths, the clip length and
+the engine's hyperparameters; clips are moving digits (Srivastava et al. 2015) drawn at 64x64
+and area-downsampled to 32x32, as the video judge (:mod:`vgan_utils.video_judge`) expects.
 
-* ``two_stream32``: VGAN (Vondrick et al. 2016, "Generating Videos with Scene Dynamics"),
-  mask L1 penalty 0.1, against a 3-D convolutional discriminator.
-* ``content_motion32``: MoCoGAN (Tulyakov et al. 2018, "MoCoGAN: Decomposing Motion and
-  Content for Video Generation"), image + video discriminators.
-
-Both are narrow (width 16) so that a run fits a few minutes on a 2-core CPU. Taught in
-``notebooks/05_frames_to_clips.ipynb``.
+A content/motion recipe may start from notebook 04's shipped frame generator
+(``image_generator="data/frames32.pt"``): its frames are already digits, so what is left to
+learn is motion (Tulyakov et al. 2018 train their image generator from scratch; reusing a
+trained one is the course's shortcut for a CPU). Taught in ``notebooks/05_frames_to_clips.ipynb``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from .judge import resize_frames
-from .synthetic import MovingDigits
+from .synthetic import MovingDigits, resize_frames
 from .training import GANTrainer, TrainConfig
-from .video_training import video_gan
+from .video_training import ZSampler, video_gan
+
+ROOT = Path(__file__).resolve().parent.parent  # relative image_generator paths start here
 
 
 @dataclass(frozen=True)
 class ClipRecipe:
-    """What a video-GAN run trains: model, widths, data and engine hyperparameters."""
+    """What a video-GAN run trains: model, widths, clip length, data and hyperparameters."""
 
     name: str
-    model: str  # "two_stream" or "content_motion" (see vgan_utils.video_training.MODELS)
+    model: str  # "one_stream", "two_stream" or "content_motion" (video_training.MODELS)
     size: int = 32
     channels: int = 1
+    length: int = 16
     width: int = 16
     d_width: int | None = None
     batch_size: int = 16
     data_size: int = 64  # clips drawn at this size, area-downsampled to `size`
     num_clips: int = 10_000
     data_seed: int = 0
+    image_generator: str | None = None  # a shipped frame generator to start from (content_motion)
     model_kw: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
-
-
-_DCGAN = TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
-RECIPES: dict[str, ClipRecipe] = {
-    "two_stream32": ClipRecipe("two_stream32", "two_stream", model_kw={"z_dim": 100},
-                               train=_DCGAN),
-    "content_motion32": ClipRecipe("content_motion32", "content_motion",
-                                   model_kw={"content_dim": 50, "motion_dim": 10},
-                                   train=_DCGAN),
-}
 
 
 def recipe_controls(recipe: ClipRecipe) -> dict[str, Any]:
@@ -64,13 +56,22 @@ def recipe_controls(recipe: ClipRecipe) -> dict[str, Any]:
             "batch_size": recipe.batch_size, "d_steps": t.d_steps}
 
 
-def clip_batch_fn(recipe: ClipRecipe, length: int, batch_size: int):
+def apply_recipe_controls(recipe: ClipRecipe, hparams: dict[str, Any]) -> ClipRecipe:
+    """``recipe`` with the dashboard's control values put in (others are ignored)."""
+    hp = {**recipe_controls(recipe), **hparams}
+    train = replace(recipe.train, loss=hp["loss"], lr_g=float(hp["lr_g"]),
+                    lr_d=float(hp["lr_d"]), betas=(float(hp["beta1"]), recipe.train.betas[1]),
+                    d_steps=int(hp["d_steps"]))
+    return replace(recipe, batch_size=int(hp["batch_size"]), train=train)
+
+
+def clip_batch_fn(recipe: ClipRecipe):
     """``batch_fn(i)``: the i-th batch of moving-digit clips (N, C, length, size, size)."""
-    data = MovingDigits(num_clips=recipe.num_clips, size=recipe.data_size, length=length,
-                        seed=recipe.data_seed)
+    data = MovingDigits(num_clips=recipe.num_clips, size=recipe.data_size,
+                        length=recipe.length, seed=recipe.data_seed)
 
     def batch_fn(i: int) -> torch.Tensor:
-        clips = data.clips_at(i, batch_size)  # (N, C, T, H, W)
+        clips = data.clips_at(i, recipe.batch_size)  # (N, C, T, H, W)
         n, c, t, h, w = clips.shape
         frames = resize_frames(clips.transpose(1, 2).reshape(n * t, c, h, w), recipe.size)
         return frames.reshape(n, t, c, recipe.size, recipe.size).transpose(1, 2).contiguous()
@@ -78,27 +79,51 @@ def clip_batch_fn(recipe: ClipRecipe, length: int, batch_size: int):
     return batch_fn
 
 
-def build_video_trainer(name: str, device: torch.device | str = "cpu",
-                        hparams: dict[str, Any] | None = None, *, length: int = 16,
-                        seed: int = 0, **model_overrides: Any) -> GANTrainer:
-    """Fresh networks (seeded by ``seed``) and a trainer for the recipe ``name``.
+def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
+    """The shipped frame generator named by ``recipe.image_generator``, in training mode.
 
-    ``hparams`` are the dashboard's control values (loss, lr_g, lr_d, beta1, batch_size,
-    d_steps; others are ignored); ``length`` is the clip length; ``model_overrides`` replace
-    the recipe's model arguments (e.g. ``width=8``, ``image_generator=...``).
+    Its latent size must be the content/motion generator's ``content_dim + motion_dim``:
+    every frame's code is one content code and that frame's motion code, side by side.
     """
-    if name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; known: {sorted(RECIPES)}")
-    recipe = RECIPES[name]
-    hp = {**recipe_controls(recipe), **(hparams or {})}
-    train = replace(recipe.train, loss=hp["loss"], lr_g=float(hp["lr_g"]),
-                    lr_d=float(hp["lr_d"]), betas=(float(hp["beta1"]), recipe.train.betas[1]),
-                    d_steps=int(hp["d_steps"]))
-    kw = {"width": recipe.width, "d_width": recipe.d_width, **recipe.model_kw,
-          **model_overrides}
+    from .train import load_generator  # train imports this module
+
+    path = Path(recipe.image_generator)
+    path = path if path.is_absolute() else ROOT / path
+    if recipe.model != "content_motion":
+        raise ValueError(f"{recipe.name}: image_generator only applies to content_motion "
+                         f"recipes, not {recipe.model!r}")
+    frame_g = load_generator(path, ema=True).train()
+    want = recipe.model_kw.get("content_dim", 50) + recipe.model_kw.get("motion_dim", 10)
+    if getattr(frame_g, "z_dim", want) != want:
+        raise ValueError(f"{recipe.name}: {path.name} takes codes of size {frame_g.z_dim}, but "
+                         f"content_dim + motion_dim = {want}; make them add up")
+    return frame_g
+
+
+def build_clip_networks(recipe: ClipRecipe, seed: int = 0
+                        ) -> tuple[nn.Module, nn.Module, ZSampler]:
+    """``(generator, discriminator, z_sampler)`` for ``recipe``, fresh weights seeded by ``seed``
+    (apart from a pretrained image generator, which keeps its own)."""
+    kw = {"width": recipe.width, "d_width": recipe.d_width, **recipe.model_kw}
+    if recipe.image_generator is not None:
+        kw["image_generator"] = pretrained_image_generator(recipe)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        g, d, z_sampler = video_gan(recipe.model, length=length, size=recipe.size,
-                                    channels=recipe.channels, **kw)
-    batch_fn = clip_batch_fn(recipe, length, int(hp["batch_size"]))
-    return GANTrainer(g, d, batch_fn, z_sampler, train, device, seed=seed)
+        return video_gan(recipe.model, length=recipe.length, size=recipe.size,
+                         channels=recipe.channels, **kw)
+
+
+def build_video_trainer(recipe: ClipRecipe, device: torch.device | str = "cpu",
+                        hparams: dict[str, Any] | None = None, seed: int = 0,
+                        **train_overrides: Any) -> GANTrainer:
+    """Fresh networks (seeded by ``seed``) and a trainer for ``recipe``.
+
+    ``hparams`` are the dashboard's control values (loss, lr_g, lr_d, beta1, batch_size,
+    d_steps; others are ignored); ``train_overrides`` replace :class:`TrainConfig` fields
+    (e.g. ``amp="bf16"``). Use ``dataclasses.replace(recipe, length=8, width=8)`` for a
+    shorter or narrower variant.
+    """
+    recipe = apply_recipe_controls(recipe, hparams or {})
+    g, d, z_sampler = build_clip_networks(recipe, seed)
+    return GANTrainer(g, d, clip_batch_fn(recipe), z_sampler,
+                      replace(recipe.train, **train_overrides), device, seed=seed)

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .synthetic import MovingDigits, resize_frames
 
 NUM_DIGITS = 10
 STAGE_SIZE = 32  # larger frames pass through stride-2 stems down to this size first
@@ -111,15 +112,6 @@ class Judge(nn.Module):
 
 def _conv_block(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-
-
-def resize_frames(frames: Tensor, size: int) -> Tensor:
-    """Resize frames (N, C, H, W) to (N, C, size, size); area averaging when shrinking."""
-    if frames.shape[-1] == size and frames.shape[-2] == size:
-        return frames
-    mode = "area" if frames.shape[-1] > size else "bilinear"
-    kw = {} if mode == "area" else {"align_corners": False}
-    return F.interpolate(frames, size=(size, size), mode=mode, **kw)
 
 
 @torch.no_grad()
@@ -259,7 +251,6 @@ def digit_frames(size: int, indices: np.ndarray, seed: int, glyph_seed: int = 0,
 @functools.lru_cache(maxsize=4)
 def _moving_digits(num_clips: int, seed: int, glyph_seed: int, glyphs: str):
     """One dataset object per (clips, seeds, glyphs): building the glyph bank takes seconds."""
-    from .synthetic import MovingDigits  # imported here: loading a judge needs no dataset
 
     return MovingDigits(num_clips=num_clips, size=64, seed=seed, glyph_seed=glyph_seed,
                         glyphs=glyphs)

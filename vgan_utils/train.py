@@ -1,7 +1,8 @@
-"""Train a frame GAN from the command line, from a named config, into a checkpoint.
+"""Train any named GAN of the course (frames or clips) from the command line into a checkpoint.
 
     python -m vgan_utils.train --config frames32 --steps 6000 --out data/cache/f32.pt
     python -m vgan_utils.train --config frames32 --steps 9000 --out data/cache/f32.pt --resume
+    python -m vgan_utils.train --config motion32 --steps 3000 --out data/cache/m32.pt
 
 ``--steps`` is the total step count, so re-running the same command with ``--resume``
 after a crash finishes the run (a checkpoint is written atomically every
@@ -11,7 +12,9 @@ generator every few minutes of training and keeps FD / floor against training ti
 checkpoint (:class:`QualityCurve`); ``--decay-last F`` lowers both learning rates linearly
 to zero over the last fraction F of the steps.
 
-Configs are small :class:`RunConfig` values in :data:`CONFIGS`: DCGAN pairs (Radford et
+One registry, :data:`CONFIGS`, names every run: frame GANs as :class:`RunConfig` values and
+clip GANs as :class:`~vgan_utils.clip_recipes.ClipRecipe` values (notebook 05's models, below).
+Frame runs are DCGAN pairs (Radford et
 al. 2016) on moving-digit frames (Srivastava et al. 2015) with the non-saturating loss
 (Goodfellow et al. 2014) and a batch-norm discriminator, whose batch statistics let it see a
 collapsed batch of fakes. ``dcgan_classic`` and ``dcgan_classic32`` are the PyTorch DCGAN
@@ -21,7 +24,13 @@ At 64x64 a batch-norm D wins at once unless the R1 penalty on real frames keeps 
 (Mescheder et al. 2018). 32x32 frames are 64x64 Moving MNIST frames area-downsampled, as the
 32x32 judge of :mod:`vgan_utils.judge` expects.
 
-The same :func:`build_trainer` gives notebook 04's dashboard its trainer, and
+Clip runs (Vondrick et al. 2016; Tulyakov et al. 2018): ``clip_dcgan``, a plain one-stream
+3-D DCGAN, the baseline of the clip race; ``two_stream32`` (VGAN); ``content_motion32``
+(MoCoGAN); ``motion32``, MoCoGAN's content/motion generator starting from the shipped
+``data/frames32.pt``, so that it learns motion rather than digits. All at width 16, 16-frame
+32x32 clips, so that a run fits minutes on a 2-core CPU.
+
+The same :func:`build_trainer` gives notebooks 04 and 05's dashboards their trainers, and
 :func:`load_generator` loads a shipped checkpoint's generator; taught in
 ``notebooks/04_training_on_frames.ipynb``.
 """
@@ -39,12 +48,13 @@ import torch
 from torch import nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .clip_recipes import ClipRecipe, build_clip_networks, build_video_trainer, recipe_controls
 from .frame_nets import FrameDiscriminator, FrameGenerator, sample_z
-from .judge import resize_frames
-from .quality import QualityTracker
+from .quality import QualityTracker, format_quality
 from .runtime import setup
-from .synthetic import MovingDigits
+from .synthetic import MovingDigits, resize_frames
 from .training import GANTrainer, TrainConfig
+from .video_quality import ClipQualityTracker, format_clip_quality
 
 
 @dataclass
@@ -70,7 +80,7 @@ class RunConfig:
 
 _SNGAN = TrainConfig(loss="hinge", lr_g=1e-4, lr_d=4e-4, betas=(0.5, 0.999), ema_decay=0.999)
 _DCGAN = TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999))
-CONFIGS: dict[str, RunConfig] = {
+CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     # The baselines of bench/race.py: the PyTorch DCGAN tutorial's recipe at 32x32 (batch
     # norm in D, non-saturating BCE on logits, Adam 2e-4 / (0.5, 0.999), N(0, 0.02) init,
     # batch 64, no EMA), at the tutorial's width 64 and at width 32 (~2.5x the steps/s).
@@ -89,6 +99,15 @@ CONFIGS: dict[str, RunConfig] = {
     # 64x64: a batch-norm D (its batch statistics let it see a collapsed batch) kept smooth by
     # the R1 penalty on real frames (Mescheder et al. 2018), the non-saturating loss.
     # Without R1, D won at once at this size; see data/README.md for what was tried.
+    # 16-frame 32x32 clips (notebook 05), the clip race's recipes (bench/README.md)
+    "clip_dcgan": ClipRecipe("clip_dcgan", "one_stream", model_kw={"z_dim": 100}, train=_DCGAN),
+    "two_stream32": ClipRecipe("two_stream32", "two_stream", model_kw={"z_dim": 100},
+                               train=_DCGAN),
+    "content_motion32": ClipRecipe("content_motion32", "content_motion",
+                                   model_kw={"content_dim": 50, "motion_dim": 10},
+                                   train=_DCGAN),
+    "motion32": ClipRecipe("motion32", "content_motion", image_generator="data/frames32.pt",
+                           model_kw={"content_dim": 90, "motion_dim": 10}, train=_DCGAN),
     "frames64": RunConfig("frames64", size=64, width=32, spectral_norm=False, d_norm="batch",
                           batch_size=32,
                           train=TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
@@ -97,11 +116,15 @@ CONFIGS: dict[str, RunConfig] = {
     # seconds on a CPU: for tests and for trying the command line out
     "smoke": RunConfig("smoke", size=16, z_dim=16, width=8, batch_size=8, num_clips=64,
                        train=_SNGAN),
+    "clip_smoke": ClipRecipe("clip_smoke", "one_stream", length=4, width=4, batch_size=2,
+                             num_clips=64, model_kw={"z_dim": 16}, train=_DCGAN),
 }
 
 
-def dashboard_controls(run: RunConfig) -> dict[str, Any]:
+def dashboard_controls(run: RunConfig | ClipRecipe) -> dict[str, Any]:
     """The run's values under the dashboard's control names (starting values for its widgets)."""
+    if isinstance(run, ClipRecipe):
+        return recipe_controls(run)
     t = run.train
     return {"loss": t.loss, "lr_g": t.lr_g, "lr_d": t.lr_d, "beta1": t.betas[0],
             "batch_size": run.batch_size, "d_steps": t.d_steps, "z_dim": run.z_dim}
@@ -115,8 +138,10 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
     return replace(run, batch_size=int(hp["batch_size"]), z_dim=int(hp["z_dim"]), train=train)
 
 
-def build_generator(run: RunConfig) -> FrameGenerator:
+def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     """The run's generator with fresh DCGAN-initialised weights."""
+    if isinstance(run, ClipRecipe):
+        return build_clip_networks(run)[0]
     generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width)
     if run.upsample == "nearest":
         resize_convolutions_(generator)
@@ -151,13 +176,16 @@ def batch_fn_for(run: RunConfig):
     return batch_fn
 
 
-def build_trainer(run: RunConfig, device: torch.device | str = "cpu", seed: int = 0,
-                  hparams: dict[str, Any] | None = None, **train_overrides: Any) -> GANTrainer:
-    """Fresh networks (seeded by ``seed``) and a trainer for ``run``.
+def build_trainer(run: RunConfig | ClipRecipe, device: torch.device | str = "cpu",
+                  seed: int = 0, hparams: dict[str, Any] | None = None,
+                  **train_overrides: Any) -> GANTrainer:
+    """Fresh networks (seeded by ``seed``) and a trainer for ``run``, a frame or clip run.
 
     ``hparams`` are dashboard control values; ``train_overrides`` replace
     :class:`TrainConfig` fields (e.g. ``amp="bf16"``).
     """
+    if isinstance(run, ClipRecipe):
+        return build_video_trainer(run, device, hparams, seed, **train_overrides)
     run = apply_controls(run, hparams or {})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -170,11 +198,11 @@ def build_trainer(run: RunConfig, device: torch.device | str = "cpu", seed: int 
                       replace(run.train, **train_overrides), device, seed=seed)
 
 
-def run_config_from(state: dict[str, Any]) -> RunConfig:
-    """The :class:`RunConfig` stored in a checkpoint written by this command."""
+def run_config_from(state: dict[str, Any]) -> RunConfig | ClipRecipe:
+    """The :class:`RunConfig` or :class:`ClipRecipe` stored in a checkpoint of this command."""
     saved = dict(state["run"])
     saved["train"] = TrainConfig(**saved["train"])
-    return RunConfig(**saved)
+    return ClipRecipe(**saved) if "model" in saved else RunConfig(**saved)
 
 
 def load_generator(path: str | Path, device: torch.device | str = "cpu",
@@ -204,12 +232,18 @@ class QualityCurve:
 
     Training time counts only the seconds spent in training steps (not in judging or
     saving), and carries over a resume, so the curve reads as "quality per minute of
-    compute" on the machine that trained it.
+    compute" on the machine that trained it. Frame runs are judged on ``n`` frames
+    (:class:`~vgan_utils.quality.QualityTracker`), clip runs on ``n`` clips
+    (:class:`~vgan_utils.video_quality.ClipQualityTracker`).
     """
 
-    def __init__(self, size: int, every_minutes: float, n: int):
+    def __init__(self, run: RunConfig | ClipRecipe, every_minutes: float, n: int):
         self.every_s = 60.0 * every_minutes
-        self.tracker = QualityTracker(size, n) if every_minutes > 0 else None
+        self.clips = isinstance(run, ClipRecipe)
+        self.tracker = None
+        if every_minutes > 0:
+            self.tracker = (ClipQualityTracker(run.length, n) if self.clips
+                            else QualityTracker(run.size, n))
         self.seconds, self.points, self._t0 = 0.0, [], None
 
     def load(self, state: dict[str, Any]) -> None:
@@ -231,10 +265,8 @@ class QualityCurve:
         g = trainer.ema if trainer.ema is not None else trainer.generator
         q = self.tracker.measure(g)
         self.points.append({"step": trainer.step, "seconds": self.seconds, **q})
-        return (f"quality at step {trainer.step} ({self.seconds / 60:.1f} min): FD/floor "
-                f"{q['fd_over_floor']:.1f} | precision {q['precision']:.2f} | recall "
-                f"{q['recall']:.2f} | confident {q['confident_ratio']:.2f} of real | "
-                f"coverage {q['coverage']}/10")
+        text = format_clip_quality(q) if self.clips else format_quality(q)
+        return f"quality at step {trainer.step} ({self.seconds / 60:.1f} min): {text}"
 
     def state(self) -> dict[str, Any]:
         return {"train_seconds": self.seconds, "quality_curve": list(self.points)}
@@ -313,7 +345,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=float, default=0.0, metavar="MINUTES",
                    help="every MINUTES of training, judge G on --eval-n frames and keep FD / "
                         "floor against training time in the checkpoint (0: never)")
-    p.add_argument("--eval-n", type=int, default=1000, help="frames per --eval-every measure")
+    p.add_argument("--eval-n", type=int, default=1000,
+                   help="frames (frame runs) or clips (clip runs) per --eval-every measure")
     p.add_argument("--ship", type=Path, default=None,
                    help="also write a small generator-only copy here when the run is done")
     p.add_argument("--ship-weights", choices=("ema", "generator"), default="ema",
@@ -353,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     env = setup(seed=args.seed, device=args.device)
     run = CONFIGS[args.config]
     trainer = build_trainer(run, env.device, args.seed, **device_overrides(args, env.device))
-    curve = QualityCurve(run.size, args.eval_every, args.eval_n)
+    curve = QualityCurve(run, args.eval_every, args.eval_n)
     if args.resume:
         state = load_checkpoint(args.out)
         if state.get("shipped"):

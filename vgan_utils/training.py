@@ -115,35 +115,28 @@ def _to_channels_last(module: nn.Module) -> None:
 
 
 def _grad_norm(module: nn.Module) -> Tensor:
-    """Global L2 norm of the gradients: a NaN here is caught before it spoils the weights."""
-    grads = [p.grad.detach().float() for p in module.parameters() if p.grad is not None]
+    """Global L2 norm of the gradients: a NaN here is caught before it spoils the weights.
+
+    One fused ``_foreach_norm`` over all gradients, not one kernel per tensor: this runs
+    twice per step, so its cost shows in the engine's overhead (``bench/run.py --overhead``).
+    """
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)).float())
 
 
-def _clone_into(dst: Any, src: Any) -> Any:
-    """Deep-copy nested state ``src``, reusing ``dst``'s tensors where shapes match.
+def _copy_tensors(dst: list[Tensor] | None, src: list[Tensor]) -> list[Tensor]:
+    """Copies of ``src``, written into ``dst``'s tensors when every shape matches.
 
-    Taking a rollback snapshot every step then costs one memcpy, not a fresh allocation.
+    Taking a rollback snapshot every step then costs one memcpy per tensor, no allocation.
     """
-    if isinstance(src, Tensor):
-        same = (isinstance(dst, Tensor) and dst.shape == src.shape and dst.dtype == src.dtype
-                and dst.device == src.device)
-        return dst.copy_(src) if same else src.detach().clone()
-    if isinstance(src, dict):
-        old = dst if isinstance(dst, dict) else {}
-        return {k: _clone_into(old.get(k), v) for k, v in src.items()}
-    if isinstance(src, _IMMUTABLE) or (isinstance(src, tuple) and all(
-            isinstance(x, _IMMUTABLE) for x in src)):
-        return src  # e.g. Python's RNG state, 625 ints: nothing to copy
-    if isinstance(src, (list, tuple)):
-        old = dst if isinstance(dst, (list, tuple)) and len(dst) == len(src) else [None] * len(src)
-        return type(src)(_clone_into(d, s) for d, s in zip(old, src, strict=True))
-    return copy.deepcopy(src)
-
-
-_IMMUTABLE = (int, float, bool, str, bytes, type(None))
+    if dst is not None and len(dst) == len(src) and all(
+            d.shape == s.shape and d.dtype == s.dtype for d, s in zip(dst, src, strict=True)):
+        for d, s in zip(dst, src, strict=True):
+            d.copy_(s)
+        return dst
+    return [s.detach().clone() for s in src]
 
 
 def rng_state() -> dict[str, Any]:
@@ -341,7 +334,7 @@ class GANTrainer:
         """One step of Algorithm 1 of Goodfellow et al. 2014; rolls back on a NaN/inf."""
         self._apply_pending()
         # Machinery: keep what a failed step would need restored (see _rollback_state).
-        self._snapshot = _clone_into(self._snapshot, self._rollback_state())
+        self._take_snapshot()
         t0 = time.perf_counter()
         # 1. k = d_steps discriminator updates, each on a real batch and a fresh fake batch
         for _ in range(self.config.d_steps):
@@ -505,23 +498,31 @@ class GANTrainer:
         if noise.numel() == self._noise_gen.get_state().numel():
             self._noise_gen.set_state(noise)
 
-    def _rollback_state(self) -> dict[str, Any]:
-        """What a failed step must restore: only what can have changed before the failure.
+    def _rollback_tensors(self) -> list[Tensor]:
+        """The tensors a failed step must restore, in place: only what can have changed.
 
         Every update is checked before it is applied (:meth:`_check`), so a failure leaves G's
         weights, G's optimiser and the EMA untouched. D's can have moved (a NaN in G's step can
-        come from D's update just before it); batch-norm running statistics, the random
-        generators and the counters move in every forward pass. Copying only these, not the
-        whole state, keeps the engine's cost per step small (``bench/run.py --overhead``).
+        come from D's update just before it), and batch-norm running statistics move in every
+        forward pass. Adam's moments come last: they do not exist before D's first update.
+        Copying only these tensors, into buffers reused from step to step, keeps the engine's
+        cost per step small (``bench/run.py --overhead``).
         """
-        return {
+        d = self.discriminator
+        moments = [v for s in self.opt_d.state.values() for v in s.values()
+                   if isinstance(v, Tensor)]
+        return [*d.parameters(), *d.buffers(), *self.generator.buffers(), *moments]
+
+    def _take_snapshot(self) -> None:
+        """Keep what :meth:`_rollback` restores: tensors, counters, RNGs and scalers."""
+        old = self._snapshot["tensors"] if self._snapshot else None
+        self._snapshot = {
+            "tensors": _copy_tensors(old, self._rollback_tensors()),
+            "has_moments": bool(self.opt_d.state),
             "step": self.step,
             "batches_drawn": self.batches_drawn,
-            "discriminator": self.discriminator.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "scaler_d": self.scaler_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
-            "generator_buffers": dict(self.generator.named_buffers()),
+            "scaler_d": self.scaler_d.state_dict(),
             "rng": {**rng_state(), "z": self._z_gen.get_state(),
                     "noise": self._noise_gen.get_state()},
         }
@@ -529,17 +530,17 @@ class GANTrainer:
     def _rollback(self, what: list[str]) -> None:
         """Restore the snapshot taken before this step and raise a helpful error.
 
-        A copy is loaded because optimisers keep the very tensors they are given, and the
-        snapshot buffers are overwritten at the next step. The gradient scalers are made
-        anew: a failed step can leave one between ``unscale_`` and ``update``.
+        Tensors are copied back into the very tensors the networks and D's optimiser hold
+        (the snapshot was taken this step, so they are the same objects). The gradient scalers
+        are made anew: a failed step can leave one between ``unscale_`` and ``update``.
         """
-        saved = _clone_into(None, self._snapshot)
-        self.step, self.batches_drawn = saved["step"], saved["batches_drawn"]
-        self.discriminator.load_state_dict(saved["discriminator"])
-        self.opt_d.load_state_dict(saved["opt_d"])
+        saved = self._snapshot
+        if not saved["has_moments"]:
+            self.opt_d.state.clear()  # D's first update made them; before it there were none
         with torch.no_grad():
-            for name, buf in self.generator.named_buffers():
-                buf.copy_(saved["generator_buffers"][name])
+            for live, kept in zip(self._rollback_tensors(), saved["tensors"], strict=True):
+                live.copy_(kept)
+        self.step, self.batches_drawn = saved["step"], saved["batches_drawn"]
         self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
         fp16 = self.config.amp == "fp16"

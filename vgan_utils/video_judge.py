@@ -64,7 +64,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .judge import DATA_DIR, HELD_OUT, NUM_DIGITS, TRAIN_DATA, resize_frames
+from .judge import DATA_DIR, HELD_OUT, NUM_DIGITS, TRAIN_DATA
+from .synthetic import resize_frames
 
 MOTION_CLASSES = ("right", "down", "left", "up")
 NUM_MOTIONS = len(MOTION_CLASSES)

@@ -150,6 +150,54 @@ def mask_sparsity_penalty(mask: Tensor, weight: float = VGAN_MASK_WEIGHT) -> Ten
     return weight * mask.abs().mean()
 
 
+def video_stream(z_dim: int, length: int, size: int, width: int) -> tuple[nn.Sequential, bool]:
+    """3-D transposed convolutions from ``z`` (as a ``(z_dim, 1, 1, 1)`` block) to features at
+    half the clip's size, and whether the last layer (the caller's head) must double time.
+
+    A ``(T0, 4, 4)`` block first, then each layer doubles H and W (and T while it must grow),
+    BatchNorm + ReLU; ``width`` is the last layer's channel count, doubling towards the input.
+    VGAN's foreground stream and the one-stream baseline both start with it.
+    """
+    steps = upsampling_steps(size)
+    doublings = time_doublings(length, steps)
+    t0 = length // 2**doublings
+    chans = [width * 2 ** (steps - 1 - i) for i in range(steps)]  # e.g. 128, 64, 32
+    layers: list[nn.Module] = [nn.ConvTranspose3d(z_dim, chans[0], (t0, 4, 4), bias=False),
+                               nn.BatchNorm3d(chans[0]), nn.ReLU(True)]
+    for i in range(steps - 1):
+        layers += [_up3d(chans[i], chans[i + 1], i < doublings), nn.BatchNorm3d(chans[i + 1]),
+                   nn.ReLU(True)]
+    return nn.Sequential(*layers), steps - 1 < doublings
+
+
+class OneStreamGenerator(nn.Module):
+    """The clip DCGAN a student writes first: 3-D transposed convolutions from z to a clip.
+
+    VGAN's "one stream" baseline (Vondrick et al. 2016, section 4.1): the foreground stream of
+    :class:`TwoStreamGenerator` alone, ending in a tanh clip, with no mask and no static
+    background, so every pixel of every frame is drawn anew. ``bench/race.py`` races it as
+    ``clip_dcgan``; taught in ``notebooks/05_frames_to_clips.ipynb``.
+    """
+
+    def __init__(self, z_dim: int = 100, length: int = 16, size: int = 32, channels: int = 1,
+                 width: int = 32) -> None:
+        super().__init__()
+        self.z_dim, self.length, self.size, self.channels = z_dim, length, size, channels
+        self.width = width
+        stream, last_doubles = video_stream(z_dim, length, size, width)
+        self.net = nn.Sequential(*stream, _up3d(width, channels, last_doubles, True), nn.Tanh())
+        dcgan_init_(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Clips ``(N, channels, length, size, size)`` in ``[-1, 1]`` from ``z`` ``(N, z_dim)``."""
+        check_z(z, self.z_dim)
+        return self.net(z[:, :, None, None, None])
+
+    def extra_repr(self) -> str:
+        return (f"z_dim={self.z_dim}, length={self.length}, size={self.size}, "
+                f"channels={self.channels}, width={self.width}")
+
+
 class TwoStreamGenerator(nn.Module):
     """VGAN's generator: a moving foreground over a static background, blended by a mask.
 
@@ -180,22 +228,14 @@ class TwoStreamGenerator(nn.Module):
         self.z_dim, self.length, self.size, self.channels = z_dim, length, size, channels
         self.width, self.mask_weight = width, float(mask_weight)
         self.last_mask_penalty: Tensor | None = None
-        steps = upsampling_steps(size)
-        doublings = time_doublings(length, steps)
-        t0 = length // 2**doublings
-        chans = [width * 2 ** (steps - 1 - i) for i in range(steps)]  # e.g. 128, 64, 32
-
-        fg: list[nn.Module] = [nn.ConvTranspose3d(z_dim, chans[0], (t0, 4, 4), bias=False),
-                               nn.BatchNorm3d(chans[0]), nn.ReLU(True)]
+        self.foreground_stream, last_doubles = video_stream(z_dim, length, size, width)
+        chans = [m.out_channels for m in self.foreground_stream
+                 if isinstance(m, nn.ConvTranspose3d)]
         bg: list[nn.Module] = [nn.ConvTranspose2d(z_dim, chans[0], 4, bias=False),
                                nn.BatchNorm2d(chans[0]), nn.ReLU(True)]
-        for i in range(steps - 1):
-            fg += [_up3d(chans[i], chans[i + 1], i < doublings), nn.BatchNorm3d(chans[i + 1]),
+        for c_in, c_out in zip(chans[:-1], chans[1:], strict=True):
+            bg += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
                    nn.ReLU(True)]
-            bg += [nn.ConvTranspose2d(chans[i], chans[i + 1], 4, 2, 1, bias=False),
-                   nn.BatchNorm2d(chans[i + 1]), nn.ReLU(True)]
-        last_doubles = steps - 1 < doublings
-        self.foreground_stream = nn.Sequential(*fg)
         self.foreground_head = nn.Sequential(_up3d(width, channels, last_doubles, True),
                                              nn.Tanh())
         self.mask_head = nn.Sequential(_up3d(width, 1, last_doubles, True), nn.Sigmoid())

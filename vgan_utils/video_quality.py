@@ -257,10 +257,10 @@ def clip_quality(generated: Tensor, real_a: Tensor, real_b: Tensor,
     default to the shipped checkpoints (``data/judge_clips32.pt``, ``data/judge_frames32.pt``);
     clips are area-resized to each judge's size. Keys: ``clip_fd``, ``clip_floor``,
     ``clip_fd_over_floor`` (video judge; see ``note``); ``frame_fd``, ``frame_floor``,
-    ``frame_fd_over_floor``, ``confident_share``, ``confident_ratio``, ``coverage`` and their
-    ``real_`` counterparts (frame judge); ``change``, ``real_change``, ``change_ratio``
-    (``real_a``'s change); ``acd``, ``real_acd``, ``acd_space`` and ``acd_clips``; ``n``,
-    ``length``; ``note``.
+    ``frame_fd_over_floor``, ``confident_share``, ``confident_ratio``, ``coverage``,
+    ``precision``, ``recall`` and their ``real_`` counterparts (frame judge); ``change``,
+    ``real_change``, ``change_ratio`` (``real_a``'s change); ``acd``, ``real_acd``,
+    ``acd_space`` and ``acd_clips``; ``n``, ``length``; ``note``.
 
     Cost is mostly the frame judge: ``3 * n * frames_per_clip`` frames for the frame FD and
     ``2 * acd_clips * T`` for the ACD, which is a mean over clips and so is estimated on the
@@ -278,13 +278,33 @@ def clip_quality(generated: Tensor, real_a: Tensor, real_b: Tensor,
         "clip_fd": c["fd"], "clip_floor": c["floor"], "clip_fd_over_floor": c["fd_over_floor"],
         "frame_fd": f["fd"], "frame_floor": f["floor"], "frame_fd_over_floor": f["fd_over_floor"],
         **{k: f[k] for k in ("confident_share", "real_confident_share", "confident_ratio",
-                             "coverage", "real_coverage")},
+                             "coverage", "real_coverage", "precision", "recall",
+                             "real_precision", "real_recall")},
         **temporal_coherence(generated, real_a),
         "acd": average_content_distance(frame_judge, generated[:acd_clips], acd_space),
         "real_acd": average_content_distance(frame_judge, real_a[:acd_clips], acd_space),
         "acd_space": acd_space, "acd_clips": min(acd_clips or c["n"], c["n"]),
         "note": FVD_NOTE,
     }
+
+
+class ClipQualityTracker:
+    """Scores a clip generator again and again against the same ``n``-clip real sets.
+
+    The clip counterpart of :class:`vgan_utils.quality.QualityTracker`, used by the training
+    command line's ``--eval-every`` on clip runs: judges and real sets are loaded once; codes
+    come from a seeded generator of their own, so measuring never changes a run's randomness.
+    """
+
+    def __init__(self, length: int = 16, n: int = 500, seed: int = 0) -> None:
+        self.n, self.seed = n, seed
+        self.real_a, self.real_b = real_clip_sets(n, length=length)
+        self.video_judge, self.frame_judge = load_video_judge(), load_judge(size=32)
+
+    def measure(self, generator: nn.Module) -> dict[str, object]:
+        """:func:`clip_quality`'s figures for ``n`` clips of ``generator``."""
+        clips = generate_clips(generator, self.n, self.seed)
+        return clip_quality(clips, self.real_a, self.real_b, self.video_judge, self.frame_judge)
 
 
 def format_clip_quality(q: dict[str, object]) -> str:

@@ -33,12 +33,13 @@ from torch import Tensor, nn
 from .video_nets import (
     VGAN_MASK_WEIGHT,
     ContentMotionGenerator,
+    OneStreamGenerator,
     TwoStreamGenerator,
     VideoDiscriminator,
     default_image_discriminator,
 )
 
-MODELS = ("two_stream", "content_motion")
+MODELS = ("one_stream", "two_stream", "content_motion")
 ZSampler = Callable[[int, torch.Generator], Tensor]
 
 
@@ -96,6 +97,8 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
               d_spectral_norm: bool = False, **kw) -> tuple[nn.Module, nn.Module, ZSampler]:
     """``(generator, discriminator, z_sampler)`` for ``model`` in :data:`MODELS`.
 
+    ``"one_stream"``: :class:`OneStreamGenerator` (``z_dim`` in ``kw``), the clip DCGAN
+    baseline, against a :class:`VideoDiscriminator`.
     ``"two_stream"``: :class:`TwoStreamGenerator` (``z_dim``, ``mask_weight`` in ``kw``;
     ``mask_weight`` defaults to the paper's 0.1) against a :class:`VideoDiscriminator`.
     ``"content_motion"``: :class:`ContentMotionGenerator` (``content_dim``, ``motion_dim``,
@@ -107,6 +110,9 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
     d_width = width if d_width is None else d_width
     d_kw = {"width": d_width, "spectral_norm": d_spectral_norm, "norm": d_norm}
     video_d = VideoDiscriminator(length, size, channels, **d_kw)
+    if model == "one_stream":
+        g = OneStreamGenerator(length=length, size=size, channels=channels, width=width, **kw)
+        return g, video_d, normal_sampler(g.z_dim)
     if model == "two_stream":
         kw.setdefault("mask_weight", VGAN_MASK_WEIGHT)
         g = TwoStreamGenerator(length=length, size=size, channels=channels, width=width, **kw)
