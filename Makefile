@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit nbval notebooks env clean
+.PHONY: lab test lint unit nbval notebooks figures env clean
 
 env: $(STAMP)
 
@@ -45,6 +45,10 @@ notebooks: $(STAMP)
 	    --execute --inplace --ExecutePreprocessor.timeout=3600 \
 	    --NotebookClient.record_timing=False "$$nb" || exit 1; \
 	done
+
+# The README's animated clips and frame grid, from the shipped checkpoints in data/.
+figures: $(STAMP)
+	$(BIN)/python -m vgan_utils.figures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

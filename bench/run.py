@@ -1,9 +1,12 @@
-"""Throughput on this machine: synthetic clips/s, and frame-GAN training steps/s per profile.
+"""Throughput on this machine: synthetic clips/s, frame- and video-GAN training steps/s per profile.
 
     .venv/bin/python bench/run.py                  # CPU here; CUDA when present
     .venv/bin/python bench/run.py --steps 20 --json bench.json
     .venv/bin/python bench/run.py --profiles ci --steps 2   # a quick smoke run
     .venv/bin/python bench/run.py --profiles cpu --steps 300 --overhead   # engine vs bare loop
+
+Video GANs: notebook 05's two-stream and content/motion models (from scratch) at each
+profile's clip size, length and batch, a tenth of ``--steps`` each.
 
 Datasets: :mod:`vgan_utils.synthetic` at their default sizes, drawn in batches of 32
 clips, one vectorised call per batch. Frame GAN: the ``frames{size}`` run of
@@ -33,6 +36,7 @@ from vgan_utils.profiles import PROFILES
 from vgan_utils.runtime import pick_device
 from vgan_utils.synthetic import BouncingBalls, MovingDigits, MovingShapes
 from vgan_utils.train import CONFIGS, build_trainer
+from vgan_utils.training import _grad_norm
 
 DATASETS = {"moving digits": MovingDigits, "bouncing balls": BouncingBalls,
             "moving shapes": MovingShapes}
@@ -95,6 +99,30 @@ def gan_rate(profile_name: str, device: torch.device, steps: int, warmup: int
             "ms_per_step": 1000 * seconds / steps}
 
 
+CLIP_MODELS = ("two_stream32", "content_motion32")  # notebook 05's models, from scratch
+
+
+def clip_gan_rate(profile_name: str, recipe: str, device: torch.device, steps: int,
+                  warmup: int) -> dict[str, object]:
+    """Training steps/s and clips/s of one of notebook 05's video GANs at a profile's clip size,
+    length and batch (clips/s counts real clips consumed, as frames/s does for frames)."""
+    prof = PROFILES[profile_name]
+    run = replace(CONFIGS[recipe], size=prof.clip_size, length=prof.clip_length,
+                  batch_size=prof.clip_batch)
+    cuda = device.type == "cuda"
+    amp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "off"
+    trainer = build_trainer(run, device, seed=0, amp=amp, channels_last=cuda)
+    trainer.train(warmup)
+    _sync(device)
+    start = time.perf_counter()
+    trainer.train(steps)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    return {"profile": profile_name, "model": recipe, "size": prof.clip_size,
+            "length": prof.clip_length, "batch": prof.clip_batch, "amp": amp,
+            "steps_per_s": steps / seconds, "clips_per_s": steps * prof.clip_batch / seconds}
+
+
 def bare_loop(run, device: torch.device, steps: int, seed: int = 0) -> float:
     """Seconds for ``steps`` steps of the same algorithm as the engine, with no machinery.
 
@@ -141,8 +169,33 @@ def engine_overhead(config: str, device: torch.device, steps: int, rounds: int =
         for side in (("bare", "engine") if r % 2 == 0 else ("engine", "bare")):
             seconds[side].append(timers[side]())
     bare, engine = steps / min(seconds["bare"]), steps / min(seconds["engine"])
+    book = bookkeeping_ms(build_trainer(run, device, 0))
     return {"config": config, "steps": steps, "rounds": rounds, "bare_steps_per_s": bare,
-            "engine_steps_per_s": engine, "overhead": bare / engine - 1}
+            "engine_steps_per_s": engine, "overhead": bare / engine - 1,
+            "bookkeeping_ms": book, "bookkeeping_share": book * engine / 1000}
+
+
+def bookkeeping_ms(trainer, reps: int = 300) -> float:
+    """Milliseconds per step of what the engine adds to the bare loop, timed directly.
+
+    Per step the engine takes a rollback snapshot, two gradient norms and two finiteness
+    checks; timing these alone resolves a cost of a few percent that an A/B timing of two
+    whole loops on a shared machine cannot.
+    """
+    trainer.train(3)  # the optimiser's moments and gradients exist, as mid-run
+    one = torch.ones(())
+
+    def engine_extras() -> None:
+        trainer._take_snapshot()
+        _grad_norm(trainer.discriminator), _grad_norm(trainer.generator)
+        trainer._check(loss_d=one, d_real=one, d_fake=one, grad_norm_d=one)
+        trainer._check(loss_g=one, grad_norm_g=one)
+
+    engine_extras()
+    start = time.perf_counter()
+    for _ in range(reps):
+        engine_extras()
+    return 1000 * (time.perf_counter() - start) / reps
 
 
 def _engine_seconds(run, device: torch.device, steps: int) -> float:
@@ -185,18 +238,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:8s} {row['size']:>4d}px {row['batch']:6d} {row['amp']:>5s} "
               f"{row['steps_per_s']:8.2f} {row['frames_per_s']:9.0f} {row['ms_per_step']:8.0f}",
               flush=True)
+    clip_rows = []
+    print(f"\n{'profile':8s} {'video model':17s} {'clip':>10s} {'batch':>6s} {'steps/s':>8s} "
+          f"{'clips/s':>8s}")
+    for name in args.profiles:
+        for recipe in CLIP_MODELS:
+            row = clip_gan_rate(name, recipe, device, max(args.steps // 10, 2), args.warmup)
+            clip_rows.append(row)
+            shape = f"{row['length']}x{row['size']}px"
+            print(f"{name:8s} {recipe:17s} {shape:>10s} {row['batch']:6d} "
+                  f"{row['steps_per_s']:8.2f} {row['clips_per_s']:8.1f}", flush=True)
     overhead = None
     if args.overhead:
         overhead = engine_overhead(args.overhead, device, args.steps)
         print(f"\nengine vs bare loop ({args.overhead}, {args.steps} steps, "
               f"best of {overhead['rounds']}): "
               f"{overhead['engine_steps_per_s']:.2f} vs {overhead['bare_steps_per_s']:.2f} "
-              f"steps/s: overhead {100 * overhead['overhead']:+.1f}%", flush=True)
+              f"steps/s: overhead {100 * overhead['overhead']:+.1f}%; the engine's bookkeeping "
+              f"timed alone: {overhead['bookkeeping_ms']:.2f} ms per step = "
+              f"{100 * overhead['bookkeeping_share']:.1f}% of an engine step", flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"device": str(device), "device_name": device_name(device),
                                          "torch": torch.__version__, "datasets": data_rows,
-                                         "frame_gan": gan_rows, "engine_overhead": overhead},
+                                         "frame_gan": gan_rows, "clip_gan": clip_rows,
+                                         "engine_overhead": overhead},
                                         indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0

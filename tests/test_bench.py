@@ -24,6 +24,8 @@ def test_run_py_smoke(tmp_path, capsys):
     assert [r["dataset"] for r in result["datasets"]] == ["moving digits", "bouncing balls",
                                                           "moving shapes"]
     assert result["frame_gan"][0]["profile"] == "ci" and result["frame_gan"][0]["steps_per_s"] > 0
+    assert [r["model"] for r in result["clip_gan"]] == ["two_stream32", "content_motion32"]
+    assert all(r["clips_per_s"] > 0 and r["length"] == 8 for r in result["clip_gan"])
     assert "clips/s" in capsys.readouterr().out
 
 
@@ -50,4 +52,5 @@ def test_run_py_times_the_engine_against_a_bare_loop(tmp_path, capsys):
                               "--json", str(out)]) == 0
     overhead = json.loads(out.read_text())["engine_overhead"]
     assert overhead["config"] == "dcgan_classic32" and overhead["bare_steps_per_s"] > 0
+    assert 0 < overhead["bookkeeping_ms"] and 0 < overhead["bookkeeping_share"] < 1
     assert "engine vs bare loop" in capsys.readouterr().out

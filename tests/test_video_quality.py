@@ -156,3 +156,15 @@ def test_real_clip_sets_are_disjoint_and_repeatable():
     assert torch.equal(same, a)
     with pytest.raises(ValueError, match="exceed"):
         Q.real_clip_sets(6_000, length=4)
+
+
+def test_mask_contrast_is_one_for_a_uniform_mask_and_large_for_a_fitting_one():
+    video = -torch.ones(2, 1, 4, 8, 8)
+    video[..., 2:4, 2:4] = 1.0  # a bright square on a dark canvas
+    fitting = (video > 0).float() * 0.9 + 0.05
+    assert Q.mask_contrast(video, torch.full_like(fitting, 0.3)) == pytest.approx(1.0)
+    assert Q.mask_contrast(video, fitting) == pytest.approx(0.95 / 0.05)
+    with pytest.raises(ValueError, match="one side"):
+        Q.mask_contrast(-torch.ones(1, 1, 2, 4, 4), torch.ones(1, 1, 2, 4, 4))
+    with pytest.raises(ValueError, match="expected video"):
+        Q.mask_contrast(video, fitting[:, :, :2])

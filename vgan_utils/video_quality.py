@@ -156,6 +156,24 @@ def temporal_coherence(generated: Tensor, real: Tensor) -> dict[str, float]:
     return {"change": change, "real_change": real_change, "change_ratio": ratio}
 
 
+def mask_contrast(video: Tensor, mask: Tensor, threshold: float = 0.0) -> float:
+    """How much more VGAN's mask covers what a clip draws than what it leaves dark.
+
+    The mean of ``mask`` (N, 1, T, H, W) over the pixels where ``video`` (N, C, T, H, W, in
+    [-1, 1]) is brighter than ``threshold``, divided by its mean over the others. A mask that
+    separates the moving digits from the black canvas scores well above 1; a uniform mask
+    scores 1. Notebook 05 measures the shipped two-stream generator with it.
+    """
+    if mask.dim() != 5 or mask.shape[1] != 1 or video.shape[0::2] != mask.shape[0::2]:
+        raise ValueError(f"expected video (N, C, T, H, W) and mask (N, 1, T, H, W), got "
+                         f"{tuple(video.shape)} and {tuple(mask.shape)}")
+    bright = (video.mean(dim=1, keepdim=True) > threshold).expand_as(mask)
+    if bright.all() or not bright.any():
+        raise ValueError(f"every pixel is on one side of threshold {threshold}: no contrast "
+                         "to measure")
+    return (mask[bright].mean() / mask[~bright].mean().clamp_min(1e-12)).item()
+
+
 @torch.no_grad()
 def independent_frames(frame_generator: nn.Module, n: int, length: int, seed: int = 0,
                        batch_size: int = 256) -> Tensor:
