@@ -1,4 +1,4 @@
-"""Quality of the frame generators, measured by the judge: FD against its floor, and more.
+"""Quality of the shipped generators, frames and clips, measured by the judges against their floors.
 
     .venv/bin/python bench/quality.py                       # all rows, 2000 frames each
     .venv/bin/python bench/quality.py --n 5000 --json quality.json
@@ -11,6 +11,11 @@ the shipped pretrained checkpoint. A row whose checkpoint (or whose judge) is mi
 skipped with a message saying how to make it. Each row is measured with the judge of its
 frame size (``data/judge_frames{32,64}.pt``). FD: Heusel et al. 2017; floor, confident share
 and coverage: see :mod:`vgan_utils.quality`.
+
+Clip rows (``--clips`` 16-frame clips each, 0 to skip): real clips (a third real set) and each
+shipped clip generator of notebook 05 (``data/motion32.pt``, ``data/two_stream32.pt``), with
+:func:`vgan_utils.video_quality.clip_quality`'s figures: clip FD / floor on the video judge's
+features, frame FD / floor, frame change against real's, ACD beside real's.
 """
 
 from __future__ import annotations
@@ -26,8 +31,15 @@ import torch
 from vgan_utils.judge import default_path, load_judge
 from vgan_utils.quality import format_quality, frame_quality, generate_frames, real_frame_sets
 from vgan_utils.train import CONFIGS, build_generator, load_generator
+from vgan_utils.video_quality import (
+    clip_quality,
+    format_clip_quality,
+    generate_clips,
+    real_clip_sets,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+CLIP_GENERATORS = ("motion32", "two_stream32")  # notebook 05's shipped clip generators
 COLUMNS = ("row", "size", "n", "fd", "floor", "fd_over_floor", "confident_share",
            "real_confident_share", "confident_ratio", "coverage", "real_coverage")
 
@@ -41,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="the shipped pretrained checkpoint")
     p.add_argument("--untrained-config", default="frames32", choices=sorted(CONFIGS),
                    help="architecture of the untrained-generator row")
+    p.add_argument("--clips", type=int, default=500,
+                   help="16-frame clips per set for the clip rows (0: no clip rows)")
+    p.add_argument("--data", type=Path, default=DATA, help="where the shipped clip generators are")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
     p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     p.add_argument("--threads", type=int, default=None,
@@ -90,6 +105,22 @@ def measure(name: str, size: int, frames_fn, reals: Reals) -> dict | str:
     return {"row": name, "size": size, **frame_quality(judge, frames, real_a, real_b)}
 
 
+def clip_rows(args: argparse.Namespace) -> list[dict]:
+    """Real clips and each shipped clip generator, printed as measured; missing ones skipped."""
+    real_a, real_b, real_c = real_clip_sets(args.clips, length=16, sets=3)
+    rows = []
+    for name in ("real clips", *CLIP_GENERATORS):
+        path = args.data / f"{name}.pt"
+        if name != "real clips" and not path.exists():
+            print(f"skipped {name}: no checkpoint at {path} (data/README.md gives its command)")
+            continue
+        clips = real_c if name == "real clips" else generate_clips(load_generator(path),
+                                                                   args.clips, seed=args.seed)
+        rows.append({"row": name, **clip_quality(clips, real_a, real_b)})
+        print(f"{name:34s} {format_clip_quality(rows[-1])}", flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -109,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(row)
         print(f"{name:34s} {size}x{size}  {format_quality(row)}", flush=True)
-    print(f"({args.n} frames per set; {time.perf_counter() - start:.0f} s)")
+    clips = clip_rows(args) if args.clips > 0 else []
+    print(f"({args.n} frames, {args.clips} clips per set; {time.perf_counter() - start:.0f} s)")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"n": args.n, "rows": rows}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"n": args.n, "rows": rows, "clips": args.clips,
+                                         "clip_rows": clips}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 

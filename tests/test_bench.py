@@ -35,9 +35,13 @@ def test_quality_py_skips_missing_checkpoints(tmp_path, capsys):
         pytest.skip("no shipped judge yet: python -m vgan_utils.judge --size 32")
     out = tmp_path / "q.json"
     assert quality.main(["--n", "64", "--cpu-run", str(tmp_path / "none.pt"),
-                         "--pretrained", str(tmp_path / "none64.pt"), "--json", str(out)]) == 0
+                         "--pretrained", str(tmp_path / "none64.pt"), "--clips", "16",
+                         "--data", str(tmp_path), "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "skipped notebook 04 cpu run" in printed and "skipped pretrained" in printed
+    assert "skipped motion32" in printed and "skipped two_stream32" in printed
+    clip_rows = json.loads(out.read_text())["clip_rows"]
+    assert [r["row"] for r in clip_rows] == ["real clips"] and clip_rows[0]["clip_floor"] > 0
     rows = json.loads(out.read_text())["rows"]
     names = [r["row"] for r in rows]
     assert "real frames" in names and any(n.startswith("untrained") for n in names)
