@@ -21,7 +21,7 @@ import nbformat
 SOLUTION_BLOCK = re.compile(
     r"\n*<details>\s*<summary>\s*Solutions?\b.*?</summary>.*?</details>[ \t]*", re.S | re.I)
 SOLUTION_TAG = "solution"
-PLACEHOLDER = "\n\n*(Solutions are in the instructor's copy.)*"
+PLACEHOLDER = "\n\n*(The solution is in the instructor's copy.)*\n\n"
 
 
 def strip_solutions(nb: nbformat.NotebookNode) -> int:
@@ -32,9 +32,8 @@ def strip_solutions(nb: nbformat.NotebookNode) -> int:
             removed += 1
             continue
         if cell.cell_type == "markdown":
-            cell.source, n = SOLUTION_BLOCK.subn("", cell.source)
-            if n:
-                cell.source = cell.source.rstrip() + PLACEHOLDER
+            source, n = SOLUTION_BLOCK.subn(PLACEHOLDER, cell.source)
+            cell.source = source.strip()
             removed += n
         kept.append(cell)
     nb.cells = kept
