@@ -44,6 +44,7 @@ def test_student_copy_has_no_solution_and_keeps_the_checks(copies, path):
     nbformat.validate(copy)
     text = "\n".join(c.source for c in copy.cells)
     assert not re.search(r"<summary>\s*Solution", text, re.I)
+    assert not make_student.FOLDED_NOTE.search(text)
     assert not any("solution" in c.metadata.get("tags", []) for c in copy.cells)
     lecture = "\n".join(make_student.SOLUTION_BLOCK.sub("", c.source) for c in original.cells
                         if "solution" not in c.metadata.get("tags", []))

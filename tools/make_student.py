@@ -21,6 +21,7 @@ import nbformat
 SOLUTION_BLOCK = re.compile(
     r"\n*<details>\s*<summary>\s*Solutions?\b.*?</summary>.*?</details>[ \t]*", re.S | re.I)
 SOLUTION_TAG = "solution"
+FOLDED_NOTE = re.compile(r"\s*Solutions are folded below each one\.")  # not in a student copy
 PLACEHOLDER = "\n\n*(The solution is in the instructor's copy.)*\n\n"
 
 
@@ -33,7 +34,7 @@ def strip_solutions(nb: nbformat.NotebookNode) -> int:
             continue
         if cell.cell_type == "markdown":
             source, n = SOLUTION_BLOCK.subn(PLACEHOLDER, cell.source)
-            cell.source = source.strip()
+            cell.source = FOLDED_NOTE.sub("", source).strip()
             removed += n
         kept.append(cell)
     nb.cells = kept
