@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test lint unit nbval notebooks student env clean
+.PHONY: lab test lint unit nbval notebooks env clean
 
 env: $(STAMP)
 
@@ -25,6 +25,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/
 
 test: lint unit nbval
+
+# Student copies of the notebooks (solutions removed, exercise checks kept) in student/,
+# which is not committed.
+.PHONY: student
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py student $(NB)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,11 +51,6 @@ notebooks: $(STAMP)
 	    --execute --inplace --ExecutePreprocessor.timeout=3600 \
 	    --NotebookClient.record_timing=False "$$nb" || exit 1; \
 	done
-
-# Student copies of the notebooks (solutions removed, exercise checks kept) in student/,
-# which is not committed.
-student: $(STAMP)
-	$(BIN)/python tools/make_student.py student $(NB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
