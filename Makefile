@@ -26,6 +26,12 @@ lab: $(STAMP)
 
 test: lint unit nbval
 
+# Student copies of the notebooks (solutions removed, exercise checks kept) in student/,
+# which is not committed.
+.PHONY: student
+student: $(STAMP)
+	$(BIN)/python tools/make_student.py student $(NB)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/actionlint .github/workflows/*.yml

@@ -62,3 +62,24 @@ def test_setup_rejects_bad_profile(monkeypatch):
     monkeypatch.setenv("VGAN_PROFILE", "fast")
     with pytest.raises(ValueError, match="valid values are: ci, cpu, gpu"):
         vgan_utils.setup(quiet=True)
+
+
+def test_timings_records_each_run_and_sums_them():
+    from vgan_utils.runtime import Timings
+
+    timings = Timings()
+    with timings("a"):
+        sum(range(10_000))
+    with timings("b"):
+        pass
+    with timings("a"):  # a rerun replaces the entry
+        pass
+    assert list(timings.seconds) == ["a", "b"]
+    assert all(w >= 0 and c >= 0 for w, c in timings.seconds.values())
+    assert timings.wall("b") == timings.seconds["b"][0]
+    lines = timings.table().splitlines()
+    assert [line.split()[0] for line in lines] == ["run", "a", "b", "all"]
+    assert float(lines[-1].split()[1]) == pytest.approx(
+        sum(w for w, _ in timings.seconds.values()), abs=0.1)
+    with pytest.raises(KeyError, match="timed so far"):
+        timings.wall("c")

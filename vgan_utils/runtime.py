@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 import platform
 import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,3 +112,37 @@ def requirement_report(distribution: str = "vgan-utils") -> list[tuple[str, str,
         ok = req.specifier.contains(installed, prereleases=True)
         rows.append((req.name, str(req.specifier), installed, ok))
     return rows
+
+
+class Timings:
+    """Wall-clock and CPU seconds of named runs, for a notebook's closing time table.
+
+    ``with timings("1-D GAN"): trainer.train(...)`` records one run; running the cell again
+    replaces its entry. Wall time above CPU time means other programs shared the cores.
+    Used by ``notebooks/01_gan_objective.ipynb``; the numbers depend on the machine, so the
+    cells that print them are not compared by nbval.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, tuple[float, float]] = {}  # name -> (wall, CPU)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.seconds[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+
+    def wall(self, name: str) -> float:
+        """Wall-clock seconds of run ``name``."""
+        if name not in self.seconds:
+            raise KeyError(f"no run named {name!r}; timed so far: {sorted(self.seconds)}")
+        return self.seconds[name][0]
+
+    def table(self) -> str:
+        """Every run's wall and CPU seconds, and their sums."""
+        lines = [f"{'run':22s} {'wall s':>7s} {'CPU s':>7s}"]
+        lines += [f"{name:22s} {w:7.1f} {c:7.1f}" for name, (w, c) in self.seconds.items()]
+        total_wall = sum(w for w, _ in self.seconds.values())
+        total_cpu = sum(c for _, c in self.seconds.values())
+        lines.append(f"{'all':22s} {total_wall:7.1f} {total_cpu:7.1f}")
+        return "\n".join(lines)
