@@ -17,8 +17,9 @@ here changes the run. Under torchrun:
   disjoint, their union is the single process's batch, and the training maths (a mean loss
   over the global batch, hence the learning rates) do not depend on ``W``;
 * batch norm stays per rank: each process normalises with its own shard's statistics
-  (``SyncBatchNorm`` runs on GPUs only and has no double backward, which R1 needs); DDP
-  broadcasts rank 0's running statistics at every forward pass;
+  (``SyncBatchNorm`` runs on GPUs only and has no double backward, which R1 needs) and keeps
+  its own running statistics, which training never reads (they serve sampling in eval
+  mode); the checkpoint keeps rank 0's;
 * only rank 0 reads and writes checkpoints and prints; a resumed state is sent from rank 0
   to the others, so the machines need no shared disk.
 
@@ -146,7 +147,12 @@ def distribute(trainer: GANTrainer, world: World) -> GANTrainer:
     if world.size == 1:
         return trainer
     ids = [trainer.device.index] if trainer.device.type == "cuda" else None
-    trainer.wrap_networks(lambda net: DistributedDataParallel(net, device_ids=ids))
+    # broadcast_buffers=False: D runs twice (real, fake) before one backward, and DDP's
+    # in-place broadcast of batch-norm buffers between the two made backward fail in some
+    # PyTorch versions (pytorch/pytorch#175024). Training never reads the running statistics,
+    # and spectral norm's vectors come out the same on every rank from the same weights.
+    trainer.wrap_networks(lambda net: DistributedDataParallel(net, device_ids=ids,
+                                                              broadcast_buffers=False))
     trainer.z_sampler = shard_sampler(trainer.z_sampler, world)
     trainer.reduce_stats = mean_over_ranks
     return trainer
