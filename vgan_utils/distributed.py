@@ -20,6 +20,9 @@ here changes the run. Under torchrun:
   (``SyncBatchNorm`` runs on GPUs only and has no double backward, which R1 needs) and keeps
   its own running statistics, which training never reads (they serve sampling in eval
   mode); the checkpoint keeps rank 0's;
+* random draws inside a step (the gradient penalty's mixing weights, MoCoGAN's choice of
+  frames) come from generators in the same state on every rank, each rank drawing for its
+  own rows: valid draws, though not the ones a single process would make;
 * only rank 0 reads and writes checkpoints and prints; a resumed state is sent from rank 0
   to the others, so the machines need no shared disk.
 
