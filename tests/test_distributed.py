@@ -134,6 +134,8 @@ def test_resume_refuses_another_global_batch(tmp_path):
         train.main([*args, "--steps", "4", "--resume", "--batch-size", "8"])
     assert train.main([*args, "--steps", "3", "--resume"]) == 0  # keeps the saved batch
     assert load_checkpoint(tmp_path / "a.pt")["run"]["batch_size"] == 4
+    with pytest.raises(SystemExit):
+        train.parse_args([*args, "--steps", "2", "--batch-size", "0"])
 
 
 # --- with processes (torchrun, gloo) ----------------------------------------------------
