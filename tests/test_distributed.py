@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,11 +56,37 @@ def two_procs(out: Path, *args: str) -> list[str]:
                     *SMOKE, "--out", str(out), *args)
 
 
-def kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL a torchrun started with ``start_new_session`` and its workers (if still alive)."""
+def children(pid: int) -> list[int]:
+    """All descendants of ``pid`` (Linux /proc): torchrun puts its workers in new sessions,
+    so killing torchrun's process group would leave them training."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+    return kids + [grandchild for kid in kids for grandchild in children(kid)]
+
+
+def kill_tree(proc: subprocess.Popen) -> list[int]:
+    """SIGKILL torchrun and every worker it started (frozen first, so it starts no more);
+    returns the workers' ids."""
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, signal.SIGSTOP)
+    workers = children(proc.pid)
+    for pid in [*workers, proc.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait()
+    return workers
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a killed process may linger as a zombie until reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
 
 
 def free_port() -> int:
@@ -179,8 +206,8 @@ def test_killed_two_process_run_resumes_to_the_uninterrupted_one(two_proc_run, t
     out = tmp_path / "killed.pt"
     proc = subprocess.Popen(two_procs(out, "--steps", "10000", "--save-every", "2"),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env(), cwd=TESTS.parent, start_new_session=True)
-    watchdog = threading.Timer(180, kill_group, [proc])  # a hung run ends the loop below
+                            env=env(), cwd=TESTS.parent)
+    watchdog = threading.Timer(180, kill_tree, [proc])  # a hung run ends the loop below
     watchdog.start()
     try:
         # Rank 0 saves step 2 before training step 3, so once step 4 is logged the step-2
@@ -190,9 +217,11 @@ def test_killed_two_process_run_resumes_to_the_uninterrupted_one(two_proc_run, t
                 break
     finally:
         watchdog.cancel()
-        kill_group(proc)
+        workers = kill_tree(proc)
+    time.sleep(0.2)
+    assert len(workers) >= 2 and not any(running(pid) for pid in workers), workers
     killed_at = load_checkpoint(out)["step"]
-    assert killed_at in (2, 4), f"killed at step {killed_at}"
+    assert 2 <= killed_at < STEPS, f"killed at step {killed_at}"
     copy = tmp_path / "copy.pt"
     shutil.copy(out, copy)
     log = run(two_procs(out, "--steps", str(STEPS), "--resume"))
@@ -212,12 +241,12 @@ def test_two_nodes_on_one_machine_equal_two_processes(two_proc_run, tmp_path):
                  "--rdzv-endpoint", f"127.0.0.1:{port}", "-m", "vgan_utils.train", *SMOKE,
                  "--steps", str(STEPS), "--out", str(out)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env(),
-        cwd=TESTS.parent, start_new_session=True) for rank in (0, 1)]
+        cwd=TESTS.parent) for rank in (0, 1)]
     try:
         logs = [node.communicate(timeout=180)[0] for node in nodes]
     finally:
         for node in nodes:
-            kill_group(node)  # nothing left once a node has exited; ends a hung one
+            kill_tree(node)  # nothing left once a node has exited; ends a hung one
     assert all(node.returncode == 0 for node in nodes), logs
     assert "weights identical on 2 ranks" in logs[0]
     assert same_weights(load_checkpoint(out), load_checkpoint(two_proc_run[0]))

@@ -31,6 +31,7 @@ Taught for learners who outgrow the notebook in the README's "Train at scale".
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,10 +156,18 @@ def distribute(trainer: GANTrainer, world: World) -> GANTrainer:
     # PyTorch versions (pytorch/pytorch#175024). Training never reads the running statistics,
     # and spectral norm's vectors come out the same on every rank from the same weights.
     trainer.wrap_networks(lambda net: DistributedDataParallel(net, device_ids=ids,
-                                                              broadcast_buffers=False))
+                                                              **_no_buffer_sync()))
     trainer.z_sampler = shard_sampler(trainer.z_sampler, world)
     trainer.reduce_stats = mean_over_ranks
     return trainer
+
+
+def _no_buffer_sync() -> dict[str, bool]:
+    """DDP's switch for "no buffer broadcast before each forward": newer PyTorch names it
+    ``forward_sync_buffers`` and warns about the older ``broadcast_buffers``."""
+    params = inspect.signature(DistributedDataParallel.__init__).parameters
+    key = "forward_sync_buffers" if "forward_sync_buffers" in params else "broadcast_buffers"
+    return {key: False}
 
 
 def from_rank0(value: Any, world: World) -> Any:
