@@ -187,8 +187,9 @@ def test_ddp_matches_one_process_exactly_without_batch_norm(tmp_path):
 
 def test_two_processes_keep_identical_weights_and_follow_one_process(two_proc_run, tmp_path):
     """Against one process on the same global batch. Batch norm is per rank (G has it), so
-    each rank normalises 8 rows, not 16: losses agree to within 10%, not to float rounding
-    (without batch norm they agree to 1e-5: the test above)."""
+    each rank normalises 8 rows, not 16, and the runs agree closely, not to float rounding
+    (without batch norm they agree to 1e-5: the test above). Measured here: at most 0.0012
+    apart over the 8 steps (losses near 2 and scores near 0.02); tolerance 1% or 0.005."""
     out, log = two_proc_run
     assert "DDP on 2 processes (cpu): global batch 16 = 2 x 8" in log
     assert f"wrote {out} at step {STEPS} (weights identical on 2 ranks)" in log
@@ -198,7 +199,7 @@ def test_two_processes_keep_identical_weights_and_follow_one_process(two_proc_ru
     two, one = load_checkpoint(out)["history"], load_checkpoint(alone)["history"]
     assert load_checkpoint(out)["world_size"] == 2
     for key in ("loss_d", "loss_g", "d_real", "d_fake"):
-        assert two[key] == pytest.approx(one[key], rel=0.1, abs=0.02), key
+        assert two[key] == pytest.approx(one[key], rel=0.01, abs=0.005), key
 
 
 def test_killed_two_process_run_resumes_to_the_uninterrupted_one(two_proc_run, tmp_path,
