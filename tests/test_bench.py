@@ -58,3 +58,37 @@ def test_run_py_times_the_engine_against_a_bare_loop(tmp_path, capsys):
     assert overhead["config"] == "dcgan_classic32" and overhead["bare_steps_per_s"] > 0
     assert 0 < overhead["bookkeeping_ms"] and 0 < overhead["bookkeeping_share"] < 1
     assert "engine vs bare loop" in capsys.readouterr().out
+
+
+def test_gpu_py_without_cuda_says_so_and_exits_0(monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _load("gpu").main(["--steps", "1"]) == 0
+    assert "no CUDA device" in capsys.readouterr().out
+
+
+def test_gpu_py_peaks_and_table():
+    gpu = _load("gpu")
+    assert gpu.peak_tflops("NVIDIA H100 PCIe") == 756.0
+    assert gpu.peak_tflops("NVIDIA H100 80GB HBM3") == 989.4
+    assert gpu.peak_tflops("NVIDIA A100-SXM4-80GB") == 312.0
+    assert gpu.peak_tflops("Tesla T4") is None and gpu.peak_tflops("Tesla T4", 65.0) == 65.0
+    row = {"model": "frames64", "variant": "bf16", "batch": 128, "steps_per_s": 10.0,
+           "frames_per_s": 1280.0, "peak_mem_gib": 1.5, "gflop_per_step": 50.0, "mfu": 0.25}
+    lines = gpu.table([row, {**row, "mfu": None}]).splitlines()
+    assert lines[2].endswith("| 50.0 | 25.0% |") and lines[3].endswith("| 50.0 |  |")
+    run, frames = gpu.model_run("two_stream32")
+    assert (run.size, run.length, run.batch_size, frames) == (64, 16, 32, 32 * 16)
+
+
+def test_gpu_check_sh_without_cuda_exits_0():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PY": sys.executable, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(["bash", str(BENCH / "gpu_check.sh")], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "no CUDA device visible" in done.stdout

@@ -178,3 +178,12 @@ def test_clip_runs_train_resume_and_ship_through_the_same_command(tmp_path, caps
     g = train.load_generator(tmp_path / "s.pt")
     assert type(g).__name__ == "OneStreamGenerator"
     assert g(torch.randn(2, 16)).shape == (2, 1, 4, 32, 32)
+
+
+def test_gpu_features_stay_off_on_mps(monkeypatch):
+    """Apple's MPS gets neither bf16 autocast nor channels-last by default, even where a CUDA
+    check would say bf16 is supported: only CUDA turns them on."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    args = Namespace(amp=None, channels_last=None, compile=False)
+    assert train.device_overrides(args, torch.device("mps")) == {
+        "amp": "off", "channels_last": False, "compile": False}

@@ -65,13 +65,18 @@ def apply_recipe_controls(recipe: ClipRecipe, hparams: dict[str, Any]) -> ClipRe
     return replace(recipe, batch_size=int(hp["batch_size"]), train=train)
 
 
-def clip_batch_fn(recipe: ClipRecipe):
-    """``batch_fn(i)``: the i-th batch of moving-digit clips (N, C, length, size, size)."""
+def clip_batch_fn(recipe: ClipRecipe, shard: tuple[int, int] = (0, 1)):
+    """``batch_fn(i)``: the i-th batch of moving-digit clips (N, C, length, size, size).
+
+    ``shard=(rank, W)`` keeps rows ``rank, rank + W, ...`` of the i-th batch of
+    ``recipe.batch_size`` clips, drawing only those (see :mod:`vgan_utils.distributed`).
+    """
     data = MovingDigits(num_clips=recipe.num_clips, size=recipe.data_size,
                         length=recipe.length, seed=recipe.data_seed)
 
     def batch_fn(i: int) -> torch.Tensor:
-        clips = data.clips_at(i, recipe.batch_size)  # (N, C, T, H, W)
+        rank, size = shard
+        clips = data.batch(data.step_indices(i, recipe.batch_size)[rank::size])[0]  # N,C,T,H,W
         n, c, t, h, w = clips.shape
         frames = resize_frames(clips.transpose(1, 2).reshape(n * t, c, h, w), recipe.size)
         return frames.reshape(n, t, c, recipe.size, recipe.size).transpose(1, 2).contiguous()
@@ -115,15 +120,15 @@ def build_clip_networks(recipe: ClipRecipe, seed: int = 0
 
 def build_video_trainer(recipe: ClipRecipe, device: torch.device | str = "cpu",
                         hparams: dict[str, Any] | None = None, seed: int = 0,
-                        **train_overrides: Any) -> GANTrainer:
+                        shard: tuple[int, int] = (0, 1), **train_overrides: Any) -> GANTrainer:
     """Fresh networks (seeded by ``seed``) and a trainer for ``recipe``.
 
     ``hparams`` are the dashboard's control values (loss, lr_g, lr_d, beta1, batch_size,
     d_steps; others are ignored); ``train_overrides`` replace :class:`TrainConfig` fields
     (e.g. ``amp="bf16"``). Use ``dataclasses.replace(recipe, length=8, width=8)`` for a
-    shorter or narrower variant.
+    shorter or narrower variant. ``shard``: see :func:`clip_batch_fn`.
     """
     recipe = apply_recipe_controls(recipe, hparams or {})
     g, d, z_sampler = build_clip_networks(recipe, seed)
-    return GANTrainer(g, d, clip_batch_fn(recipe), z_sampler,
+    return GANTrainer(g, d, clip_batch_fn(recipe, shard), z_sampler,
                       replace(recipe.train, **train_overrides), device, seed=seed)

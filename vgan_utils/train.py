@@ -3,6 +3,7 @@
     python -m vgan_utils.train --config frames32 --steps 6000 --out data/cache/f32.pt
     python -m vgan_utils.train --config frames32 --steps 9000 --out data/cache/f32.pt --resume
     python -m vgan_utils.train --config motion32 --steps 3000 --out data/cache/m32.pt
+    torchrun --nproc_per_node 2 -m vgan_utils.train --config frames32 --steps 6000 --out f.pt
 
 ``--steps`` is the total step count, so re-running the same command with ``--resume``
 after a crash finishes the run (a checkpoint is written atomically every
@@ -10,7 +11,9 @@ after a crash finishes the run (a checkpoint is written atomically every
 ``data/frames32.pt`` is; see :func:`ship_generator`). ``--eval-every MINUTES`` judges the
 generator every few minutes of training and keeps FD / floor against training time in the
 checkpoint (:class:`QualityCurve`); ``--decay-last F`` lowers both learning rates linearly
-to zero over the last fraction F of the steps.
+to zero over the last fraction F of the steps. Under ``torchrun`` the same command trains
+on several processes, GPUs or machines with DistributedDataParallel, ``--batch-size`` being
+the global batch (:mod:`vgan_utils.distributed`).
 
 One registry, :data:`CONFIGS`, names every run: frame GANs as :class:`RunConfig` values and
 clip GANs as :class:`~vgan_utils.clip_recipes.ClipRecipe` values (notebook 05's models, below).
@@ -44,9 +47,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .clip_recipes import ClipRecipe, build_clip_networks, build_video_trainer, recipe_controls
 from .frame_nets import FrameDiscriminator, FrameGenerator, sample_z
@@ -166,26 +171,34 @@ def resize_convolutions_(generator: FrameGenerator) -> FrameGenerator:
     return generator
 
 
-def batch_fn_for(run: RunConfig):
-    """``batch_fn(i)``: the i-th batch of moving-digit frames at the run's size."""
+def batch_fn_for(run: RunConfig, shard: tuple[int, int] = (0, 1)):
+    """``batch_fn(i)``: the i-th batch of moving-digit frames at the run's size.
+
+    ``shard=(rank, W)`` keeps rows ``rank, rank + W, ...`` of the i-th batch of
+    ``run.batch_size`` frames, drawing only those (see :mod:`vgan_utils.distributed`).
+    """
     data = MovingDigits(num_clips=run.num_clips, size=run.data_size, seed=run.data_seed)
+    total = data.num_clips * data.length
 
     def batch_fn(i: int) -> torch.Tensor:
-        return resize_frames(data.frames_at(i, run.batch_size), run.size)
+        rank, size = shard
+        rows = (i * run.batch_size + np.arange(run.batch_size))[rank::size] % total
+        return resize_frames(data.frames(rows)[0], run.size)
 
     return batch_fn
 
 
 def build_trainer(run: RunConfig | ClipRecipe, device: torch.device | str = "cpu",
                   seed: int = 0, hparams: dict[str, Any] | None = None,
-                  **train_overrides: Any) -> GANTrainer:
+                  shard: tuple[int, int] = (0, 1), **train_overrides: Any) -> GANTrainer:
     """Fresh networks (seeded by ``seed``) and a trainer for ``run``, a frame or clip run.
 
     ``hparams`` are dashboard control values; ``train_overrides`` replace
-    :class:`TrainConfig` fields (e.g. ``amp="bf16"``).
+    :class:`TrainConfig` fields (e.g. ``amp="bf16"``). ``shard=(rank, W)`` trains on that
+    rank's rows of each batch (:func:`vgan_utils.distributed.distribute` does the rest).
     """
     if isinstance(run, ClipRecipe):
-        return build_video_trainer(run, device, hparams, seed, **train_overrides)
+        return build_video_trainer(run, device, hparams, seed, shard, **train_overrides)
     run = apply_controls(run, hparams or {})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -193,7 +206,7 @@ def build_trainer(run: RunConfig | ClipRecipe, device: torch.device | str = "cpu
         discriminator = FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
                                            run.spectral_norm, run.d_norm, run.minibatch_std)
     z_dim = run.z_dim
-    return GANTrainer(generator, discriminator, batch_fn_for(run),
+    return GANTrainer(generator, discriminator, batch_fn_for(run, shard),
                       lambda n, gen: sample_z(n, z_dim, generator=gen),
                       replace(run.train, **train_overrides), device, seed=seed)
 
@@ -310,14 +323,27 @@ def thin_history(history: dict[str, list[float]], points: int = 1000) -> dict[st
     return thinned
 
 
-def log_line(trainer: GANTrainer, total: int) -> str:
-    """One progress line: a CLI run's log reads as a table, unlike a redrawn bar."""
+def log_line(trainer: GANTrainer, total: int, ranks: int = 1) -> str:
+    """One progress line: a CLI run's log reads as a table, unlike a redrawn bar.
+
+    Losses and scores are already means over all ``ranks`` (``trainer.reduce_stats``);
+    frames/s counts the frames of all ranks, each of which trains on its share of the batch.
+    """
     h = trainer.history
     rates = trainer.throughput()
+    rates["frames_per_s"] *= ranks
     return (f"step {trainer.step}/{total} | loss_d {h['loss_d'][-1]:.3f} | "
             f"loss_g {h['loss_g'][-1]:.3f} | D(x) {h['d_real'][-1]:.3f} | "
             f"D(G(z)) {h['d_fake'][-1]:.3f} | {rates['steps_per_s']:.1f} steps/s | "
             f"{rates['frames_per_s']:.0f} frames/s")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -334,6 +360,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels-last memory layout (default: on for CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="global batch, over all processes under torchrun (default: the "
+                        "recipe's, or the resumed run's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (fewer can be faster on a busy machine)")
@@ -374,31 +403,87 @@ def device_overrides(args: argparse.Namespace, device: torch.device) -> dict[str
     return {"amp": amp, "channels_last": channels_last, "compile": args.compile}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train (or resume) one run and write its checkpoint; returns the exit status."""
-    args = parse_args(argv)
+def read_start(args: argparse.Namespace, run: RunConfig | ClipRecipe
+               ) -> tuple[str | None, dict[str, Any] | None]:
+    """What ``--out`` says about how to start: ``(error, None)``, or ``(None, state to resume)``
+    (``(None, None)``: a fresh run). Read on rank 0 only, which alone writes ``--out``."""
     if args.out.exists() and not args.resume:
-        sys.exit(f"{args.out} exists: pass --resume to continue that run, or delete it")
+        return f"{args.out} exists: pass --resume to continue that run, or delete it", None
     if args.resume and not args.out.exists():
-        sys.exit(f"--resume given but {args.out} does not exist")
+        return f"--resume given but {args.out} does not exist", None
+    if not args.resume:
+        return None, None
+    state = load_checkpoint(args.out)
+    if state.get("shipped"):
+        return (f"{args.out} is a shipped generator-only copy: resume its training "
+                "checkpoint instead"), None
+    if state["run"]["name"] != run.name:
+        return f"{args.out} holds a {state['run']['name']!r} run, not {run.name!r}", None
+    return None, state
+
+
+def global_batch(args: argparse.Namespace, run: RunConfig | ClipRecipe,
+                 state: dict[str, Any] | None) -> int:
+    """The batch of every step over all processes: ``--batch-size``, else the resumed run's,
+    else the recipe's. A resumed run keeps its own: another would change which examples
+    every later step sees (``batch_fn(i)`` indexes data by step and batch size)."""
+    saved = state["run"]["batch_size"] if state is not None else None
+    if saved is not None and args.batch_size not in (None, saved):
+        sys.exit(f"{args.out} was trained with a global batch of {saved}; --batch-size "
+                 f"{args.batch_size} would change the data every later step sees. Resume "
+                 f"with --batch-size {saved} (or none), or start a new run")
+    return args.batch_size or saved or run.batch_size
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train (or resume) one run and write its checkpoint; returns the exit status.
+
+    Under ``torchrun`` every process runs this, as one replica of a DistributedDataParallel
+    run (:mod:`vgan_utils.distributed`); without it, one process trains alone.
+    """
+    args = parse_args(argv)
+    world = distributed.world_from_env()
     if args.threads:
         torch.set_num_threads(args.threads)
-    env = setup(seed=args.seed, device=args.device)
+    device = str(distributed.init(world, args.device)) if world.size > 1 else args.device
+    try:
+        env = setup(seed=args.seed, device=device, quiet=not world.is_main)
+        return train_run(args, world, env.device)
+    finally:
+        distributed.close(world)
+
+
+def train_run(args: argparse.Namespace, world: distributed.World, device: torch.device) -> int:
+    """:func:`main`'s training loop on one process of ``world``; rank 0 logs and saves."""
+    say = print if world.is_main else (lambda *a, **k: None)
     run = CONFIGS[args.config]
-    trainer = build_trainer(run, env.device, args.seed, **device_overrides(args, env.device))
+    error, state = distributed.from_rank0(read_start(args, run) if world.is_main else None,
+                                          world)
+    if error:
+        sys.exit(error)
+    run = replace(run, batch_size=global_batch(args, run, state))
+    try:
+        per_rank = distributed.local_batch(run.batch_size, world)
+    except ValueError as err:
+        sys.exit(str(err))
+    trainer = build_trainer(run, device, args.seed, shard=world.shard,
+                            **device_overrides(args, device))
     curve = QualityCurve(run, args.eval_every, args.eval_n)
-    if args.resume:
-        state = load_checkpoint(args.out)
-        if state.get("shipped"):
-            sys.exit(f"{args.out} is a shipped generator-only copy: resume its training "
-                     "checkpoint instead")
-        if state["run"]["name"] != run.name:
-            sys.exit(f"{args.out} holds a {state['run']['name']!r} run, not {run.name!r}")
+    if state is not None:
         trainer.load_state_dict(state)
         curve.load(state)
-        print(f"resumed {args.out} at step {trainer.step}", flush=True)
+        say(f"resumed {args.out} at step {trainer.step}", flush=True)
+        if state.get("world_size", 1) != world.size:
+            say(f"note: {args.out} was trained on {state.get('world_size', 1)} process(es), "
+                f"now {world.size}: same global batch and data, but batch norm statistics "
+                "are taken per process, so the run will not repeat an uninterrupted one bit "
+                "for bit", flush=True)
+    distributed.distribute(trainer, world)
+    if world.size > 1:
+        say(f"DDP on {world.size} processes ({device.type}): global batch {run.batch_size} "
+            f"= {world.size} x {per_rank}", flush=True)
     if trainer.step >= args.steps:
-        print(f"{args.out} is already at step {trainer.step} >= --steps {args.steps}")
+        say(f"{args.out} is already at step {trainer.step} >= --steps {args.steps}")
     while trainer.step < args.steps:
         if args.decay_last > 0:
             scale = decay_factor(trainer.step, args.steps, args.decay_last)
@@ -407,17 +492,21 @@ def main(argv: list[str] | None = None) -> int:
         trainer.train(min(args.log_every - trainer.step % args.log_every,
                           args.steps - trainer.step))
         curve.stop_timing()
-        print(log_line(trainer, args.steps), flush=True)
+        say(log_line(trainer, args.steps, world.size), flush=True)
         done = trainer.step == args.steps
-        if curve.due() or (done and curve.tracker is not None):
-            print(curve.measure(trainer), flush=True)
+        if world.is_main and (curve.due() or (done and curve.tracker is not None)):
+            say(curve.measure(trainer), flush=True)
         if trainer.step % args.save_every == 0 or done:
-            save_run(trainer, run, args.out, curve.state())
-    print(f"wrote {args.out} at step {trainer.step}", flush=True)
-    if args.ship is not None:
+            for net in (trainer.generator, trainer.discriminator):
+                distributed.check_replicas(net, world)
+            if world.is_main:
+                save_run(trainer, run, args.out, {**curve.state(), "world_size": world.size})
+    say(f"wrote {args.out} at step {trainer.step}"
+        + (f" (weights identical on {world.size} ranks)" if world.size > 1 else ""), flush=True)
+    if args.ship is not None and world.is_main:
         ship_generator(args.out, args.ship, ema=args.ship_weights == "ema")
-        print(f"shipped {args.ship_weights} weights to {args.ship} "
-              f"({args.ship.stat().st_size / 1e6:.1f} MB)", flush=True)
+        say(f"shipped {args.ship_weights} weights to {args.ship} "
+            f"({args.ship.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0
 
 

@@ -201,6 +201,9 @@ class GANTrainer:
         self._pending: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._snapshot: dict[str, Any] | None = None
+        # Each step's statistics pass through this before they are recorded: identity here;
+        # a mean over processes under DistributedDataParallel (vgan_utils.distributed).
+        self.reduce_stats: Callable[[Tensor], Tensor] = lambda stats: stats
         self._build()
 
     # --- construction ------------------------------------------------------------------
@@ -222,9 +225,20 @@ class GANTrainer:
             self.ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
         # Compiled forwards for the plain passes; penalties need double backward, which
         # torch.compile does not support, so they call the eager discriminator.
-        self._g_fwd = torch.compile(self.generator) if cfg.compile else self.generator
-        self._d_fwd = torch.compile(self.discriminator) if cfg.compile else self.discriminator
+        self.wrap_networks(lambda net: net)
         self.loss_fn = get_loss(cfg.loss)
+
+    def wrap_networks(self, wrap: Callable[[nn.Module], nn.Module]) -> None:
+        """Run the plain forward passes through ``wrap(G)`` and ``wrap(D)`` (compiled if asked).
+
+        :mod:`vgan_utils.distributed` passes ``DistributedDataParallel`` here, so the engine
+        stays the same on one process or many: the wrapper averages gradients across
+        processes, and the optimisers, EMA and checkpoints keep using the bare networks.
+        Penalties call the bare discriminator (see :meth:`_penalties`).
+        """
+        compile_ = torch.compile if self.config.compile else (lambda net: net)
+        self._g_fwd = compile_(wrap(self.generator))
+        self._d_fwd = compile_(wrap(self.discriminator))
 
     # --- public API ----------------------------------------------------------------------
 
@@ -345,7 +359,8 @@ class GANTrainer:
         # 3. the averaged generator used for sampling (when ema_decay is set)
         self._update_ema()
         # Machinery: statistics (the checks ran inside steps 1 and 2, before each update)
-        stats = torch.stack([loss_d, loss_g, d_real, d_fake, gn_d, gn_g]).tolist()
+        stats = self.reduce_stats(torch.stack([loss_d, loss_g, d_real, d_fake, gn_d, gn_g]))
+        stats = stats.tolist()
         self.step += 1
         seconds = max(time.perf_counter() - t0, 1e-9)
         frames = real.shape[0] * (real.shape[2] if real.dim() == 5 else 1)
@@ -391,7 +406,13 @@ class GANTrainer:
             self._rollback([k for k, ok in zip(values, finite.tolist(), strict=True) if not ok])
 
     def _penalties(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Gradient penalty and R1, in float32 outside autocast (double backward needs range)."""
+        """Gradient penalty and R1, in float32 outside autocast (double backward needs range).
+
+        They call the bare discriminator, not a compiled or DistributedDataParallel wrapper:
+        ``torch.compile`` does not support double backward, and DDP needs none here, since the
+        penalty's parameter gradients reach the same leaves in the step's one ``backward()``,
+        where DDP averages them with the rest.
+        """
         cfg = self.config
         total = torch.zeros((), device=self.device)
         with torch.autocast(self.device.type, enabled=False):
