@@ -75,6 +75,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def timed_steps(run, device: torch.device, steps: int, warmup: int) -> tuple[str, float]:
+    """``(amp, seconds)`` for ``steps`` engine steps of ``run`` after ``warmup`` untimed ones.
+
+    On CUDA the command line's defaults apply (bf16 autocast where supported, channels-last).
+    """
+    cuda = device.type == "cuda"
+    amp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "off"
+    trainer = build_trainer(run, device, seed=0, amp=amp, channels_last=cuda)
+    trainer.train(warmup)
+    _sync(device)
+    start = time.perf_counter()
+    trainer.train(steps)
+    _sync(device)
+    return amp, time.perf_counter() - start
+
+
 def gan_rate(profile_name: str, device: torch.device, steps: int, warmup: int
              ) -> dict[str, object]:
     """Training steps/s and frames/s of the frame GAN at one profile's size and batch.
@@ -84,15 +100,7 @@ def gan_rate(profile_name: str, device: torch.device, steps: int, warmup: int
     """
     prof = PROFILES[profile_name]
     run = replace(CONFIGS[f"frames{prof.frame_size}"], batch_size=prof.frame_batch)
-    cuda = device.type == "cuda"
-    amp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "off"
-    trainer = build_trainer(run, device, seed=0, amp=amp, channels_last=cuda)
-    trainer.train(warmup)
-    _sync(device)
-    start = time.perf_counter()
-    trainer.train(steps)
-    _sync(device)
-    seconds = time.perf_counter() - start
+    amp, seconds = timed_steps(run, device, steps, warmup)
     return {"profile": profile_name, "size": prof.frame_size, "batch": prof.frame_batch,
             "amp": amp, "steps_per_s": steps / seconds,
             "frames_per_s": steps * prof.frame_batch / seconds,
@@ -109,15 +117,7 @@ def clip_gan_rate(profile_name: str, recipe: str, device: torch.device, steps: i
     prof = PROFILES[profile_name]
     run = replace(CONFIGS[recipe], size=prof.clip_size, length=prof.clip_length,
                   batch_size=prof.clip_batch)
-    cuda = device.type == "cuda"
-    amp = "bf16" if cuda and torch.cuda.is_bf16_supported() else "off"
-    trainer = build_trainer(run, device, seed=0, amp=amp, channels_last=cuda)
-    trainer.train(warmup)
-    _sync(device)
-    start = time.perf_counter()
-    trainer.train(steps)
-    _sync(device)
-    seconds = time.perf_counter() - start
+    amp, seconds = timed_steps(run, device, steps, warmup)
     return {"profile": profile_name, "model": recipe, "size": prof.clip_size,
             "length": prof.clip_length, "batch": prof.clip_batch, "amp": amp,
             "steps_per_s": steps / seconds, "clips_per_s": steps * prof.clip_batch / seconds}
