@@ -243,3 +243,26 @@ def test_step_table_and_its_text():
 def test_metrics_reject_mismatched_shapes():
     with pytest.raises(ValueError, match="same shape"):
         pm.mse_per_step(torch.zeros(1, 1, 2, 4, 4), torch.zeros(1, 1, 3, 4, 4))
+
+
+def test_bench_predict_measures_a_predictor_on_a_moving_mnist_file(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "predict.py"
+    spec = importlib.util.spec_from_file_location("bench_predict", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    np.save(tmp_path / "mm.npy", np.random.default_rng(0).integers(0, 255, (20, 3, 64, 64),
+                                                                   dtype=np.uint8))
+    recipe = replace(SMOKE, given=10, predicted=10)
+    trainer = pr.RegressionTrainer(recipe.network(), None, recipe.weights)
+    pr.ship_predictor(trainer, recipe, tmp_path / "p.pt")
+    out = tmp_path / "r.json"
+    assert bench.main(["--file", str(tmp_path / "mm.npy"), "--predictor",
+                       f"tiny={tmp_path / 'p.pt'}", "--json", str(out)]) == 0
+    table = json.loads(out.read_text())["table"]
+    assert set(table) == {"copy last", "linear extrapolation", "tiny"}
+    assert len(table["tiny"]["ssim"]) == 10 and "3 clips at 16x16" in capsys.readouterr().out
+    assert bench.main(["--file", str(tmp_path / "missing.npy")]) == 1
