@@ -28,7 +28,8 @@ How each model trains:
   it and returns the clip with the other frames predicted), and the engine's ``g_penalty``
   adds ``(lambda_p * L_p + lambda_gdl * L_gdl) / lambda_adv`` against the clip's true frames
   to the adversarial loss (the paper's weighted sum divided by ``lambda_adv``: the same
-  minimiser). ``gan32`` starts from the shipped MSE predictor (``data/predictor_mse32.pt``).
+  minimiser). Both start from the shipped MSE predictor (``data/predictor_mse32.pt``): a few
+  CPU minutes of adversarial training are then spent on sharpening, not on learning to draw.
 
 Shipped files and the command that made each: ``data/README.md``. Another notebook loads a
 predictor with :func:`load_predictor`. Metrics and baselines: :mod:`vgan_utils.prediction_metrics`.
@@ -309,9 +310,11 @@ RECIPES: dict[str, PredictionRecipe] = {
     # adversarial + L1 + GDL (Mathieu et al.'s weights), starting from the MSE predictor.
     "gan32": PredictionRecipe("gan32", adversarial=True, init="data/predictor_mse32.pt",
                               train=replace(_ADV, lr_g=1e-4)),
-    # the in-filler: the first and last 5 frames given, the 10 between predicted.
+    # the in-filler: the first and last 5 frames given, the 10 between predicted. It starts from
+    # the MSE predictor's weights (same shapes: 10 frames in, 10 out), whose encoder and decoder
+    # already draw digits; the translator learns to read both ends.
     "infill_gan32": PredictionRecipe("infill_gan32", task="infill", adversarial=True,
-                                     train=_ADV),
+                                     init="data/predictor_mse32.pt", train=_ADV),
     # seconds on a CPU: for tests and for trying the command line out
     "smoke": PredictionRecipe("smoke", given=4, predicted=4, size=16, width=4, hidden=8,
                               blocks=1, batch_size=4,

@@ -42,7 +42,7 @@ class Profile:
     eval_samples: int
     num_workers: int
     # frame prediction and in-filling (notebook 06): dashboard steps, batch, held-out clips
-    predict_steps: int = 300
+    predict_steps: int = 200
     predict_batch: int = 16
     predict_eval_clips: int = 1000
 
@@ -60,7 +60,7 @@ PROFILES: dict[str, Profile] = {
         frame_size=32, frame_batch=32, frame_steps=6000, race_seconds=60,
         clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
-        predict_steps=300, predict_batch=16, predict_eval_clips=1000,
+        predict_steps=200, predict_batch=16, predict_eval_clips=1000,
     ),
     "gpu": Profile(
         name="gpu", toy_steps=5000, toy_batch=512,
