@@ -159,3 +159,62 @@ def test_race_factor(capsys):
     verdict(capsys, False, "inverted")
     with pytest.raises(ValueError, match="lack"):
         ex.check_race_factor(2.5, rows[:1])
+
+
+# --- notebook 06 ---------------------------------------------------------------------------
+
+def futures():
+    frame = torch.zeros(1, 8, 8)
+    frame[:, 3:5, 2:4] = 1.0
+    return frame.roll(-1, dims=-1), frame.roll(1, dims=-1)
+
+
+def test_weighted_average(capsys):
+    A, B = futures()
+    assert ex.check_weighted_average(0.8 * A + 0.2 * B, A, B)
+    verdict(capsys, True, "0.8 A + 0.2 B")
+    assert not ex.check_weighted_average((A + B) / 2, A, B)
+    verdict(capsys, False, "equal-odds")
+    assert not ex.check_weighted_average(0.2 * A + 0.8 * B, A, B)
+    verdict(capsys, False, "swapped")
+    assert not ex.check_weighted_average(None, A, B)
+    verdict(capsys, False, "not answered yet")
+
+
+def test_weighted_median(capsys):
+    A, B = futures()
+    p = torch.zeros_like(A, requires_grad=True)  # a learner's descent on the absolute error
+    opt = torch.optim.SGD([p], lr=0.01)
+    for _ in range(300):
+        opt.zero_grad()
+        (0.8 * (A - p).abs().sum() + 0.2 * (B - p).abs().sum()).backward()
+        opt.step()
+    assert ex.check_weighted_median(p, A, B)
+    verdict(capsys, True, "weighted median")
+    assert not ex.check_weighted_median(0.8 * A + 0.2 * B, A, B)
+    verdict(capsys, False, "squared error's")
+    assert not ex.check_weighted_median(B, A, B)
+    verdict(capsys, False, "less likely")
+
+
+def test_adversarial_scale(capsys):
+    assert ex.check_adversarial_scale(1 / 0.05)
+    verdict(capsys, True, "same minimiser")
+    assert not ex.check_adversarial_scale(0.05)
+    verdict(capsys, False, "inverted")
+
+
+def test_blend_sharpness(capsys):
+    from vgan_utils import prediction as pr
+    from vgan_utils import prediction_metrics as pm
+
+    clips = pr.clips(range(6))
+    blend = pm.linear_blend(clips[:, :, 4:5], clips[:, :, 15:16], 10)
+    by_hand = (pm.gradient_energy(blend[:, :, 4]).mean()
+               / pm.gradient_energy(clips[:, :, 9]).mean())
+    assert ex.check_blend_sharpness(by_hand, clips)
+    verdict(capsys, True, "cross-fade")
+    assert not ex.check_blend_sharpness(1 / by_hand, clips)
+    verdict(capsys, False, "inverted")
+    with pytest.raises(ValueError, match="20"):
+        ex.check_blend_sharpness(0.5, clips[:, :, :10])

@@ -14,7 +14,8 @@ each check against the reference solution and against typical wrong answers.
 Exercise ids are ``"NN.k"``: notebook ``NN``, exercise ``k``; :data:`CHECKS` maps them to
 their checks (the tests use it to make sure every exercise calls one).
 
-The checks live by notebook: :mod:`.basics` (00-03), :mod:`.frames_and_clips` (04-05);
+The checks live by notebook: :mod:`.basics` (00-03), :mod:`.frames_and_clips` (04-05),
+:mod:`.prediction` (06);
 the shared machinery in :mod:`.core`.
 """
 
@@ -52,8 +53,18 @@ from .frames_and_clips import (
     check_rarest_digit,
     check_tconv3d_doubling,
 )
+from .prediction import (
+    check_adversarial_scale,
+    check_blend_sharpness,
+    check_weighted_average,
+    check_weighted_median,
+)
 
 __all__ = [
+    "check_weighted_median",
+    "check_weighted_average",
+    "check_blend_sharpness",
+    "check_adversarial_scale",
     "ARTICLE_D_LAYERS",
     "CHECKS",
     "EX00_BATCH",
