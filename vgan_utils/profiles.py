@@ -41,6 +41,11 @@ class Profile:
     dataset_clips: int
     eval_samples: int
     num_workers: int
+    # video analysis (notebook 07)
+    analysis_clips: int  # real clips per distortion level, anomaly kind and codec rate
+    analysis_d_steps: int  # steps of the discriminator trained in the notebook
+    encoder_steps: int  # steps of the GAN codec's encoder
+    probe_clips: int  # labelled clips for the linear probe (train + test)
 
 
 PROFILES: dict[str, Profile] = {
@@ -49,18 +54,21 @@ PROFILES: dict[str, Profile] = {
         frame_size=32, frame_batch=32, frame_steps=30, race_seconds=2,
         clip_length=8, clip_size=32, clip_batch=4, clip_steps=10,
         dataset_clips=64, eval_samples=256, num_workers=0,
+        analysis_clips=24, analysis_d_steps=10, encoder_steps=10, probe_clips=80,
     ),
     "cpu": Profile(
         name="cpu", toy_steps=3000, toy_batch=256,
         frame_size=32, frame_batch=32, frame_steps=6000, race_seconds=60,
         clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
+        analysis_clips=200, analysis_d_steps=300, encoder_steps=800, probe_clips=800,
     ),
     "gpu": Profile(
         name="gpu", toy_steps=5000, toy_batch=512,
         frame_size=64, frame_batch=128, frame_steps=20000, race_seconds=60,
         clip_length=16, clip_size=64, clip_batch=32, clip_steps=20000,
         dataset_clips=4096, eval_samples=5000, num_workers=4,
+        analysis_clips=500, analysis_d_steps=2000, encoder_steps=5000, probe_clips=2000,
     ),
 }
 
