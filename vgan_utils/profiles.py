@@ -42,10 +42,10 @@ class Profile:
     eval_samples: int
     num_workers: int
     # video analysis (notebook 07)
-    analysis_clips: int  # real clips per distortion level, anomaly kind and codec rate
-    analysis_d_steps: int  # steps of the discriminator trained in the notebook
-    encoder_steps: int  # steps of the GAN codec's encoder
-    probe_clips: int  # labelled clips for the linear probe (train + test)
+    analysis_clips: int = 200  # real clips per distortion level, anomaly kind and codec rate
+    analysis_d_steps: int = 300  # steps of the discriminator trained in the notebook
+    encoder_steps: int = 800  # steps of the GAN codec's encoder
+    probe_clips: int = 800  # labelled clips for the linear probe (train + test)
 
 
 PROFILES: dict[str, Profile] = {
