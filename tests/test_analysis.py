@@ -102,3 +102,32 @@ def test_linear_probe_reads_a_linearly_separable_label():
     assert linear_probe(x[:300], y[:300], x[300:], y[300:], steps=200) > 0.9
     noise = torch.randn(400, 5, generator=G)
     assert linear_probe(noise[:300], y[:300], noise[300:], y[300:], steps=200) < 0.5
+
+
+def test_prediction_error_max_reduction_keeps_a_one_frame_event():
+    still = torch.zeros(1, 1, 20, 4, 4)
+    event = still.clone()
+    event[0, :, 15] = 1.0  # one frame of ten differs
+    mean = prediction_error(LastFrame(), event)
+    worst = prediction_error(LastFrame(), event, reduce="max")
+    assert worst.item() == pytest.approx(1.0) and mean.item() == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="'mean' or 'max'"):
+        prediction_error(LastFrame(), event, reduce="median")
+
+
+def test_windowed_mahalanobis_sees_a_short_event_that_whole_clips_average_away():
+    from vgan_utils.analysis import WindowedMahalanobis, windows
+
+    assert windows(torch.zeros(2, 1, 10, 4, 4), 4, 2).shape == (2, 4, 1, 4, 4, 4)
+    mean_pixel = lambda c: c.flatten(2).mean(2)  # noqa: E731  (M, C): one feature per channel
+    normal = torch.randn(200, 1, 12, 4, 4, generator=G) * 0.1
+    odd = torch.randn(20, 1, 12, 4, 4, generator=G) * 0.1
+    odd[:, :, 4:6] += 1.0  # two bright frames
+    scorer = WindowedMahalanobis(mean_pixel, normal, length=4, stride=2)
+    whole = Mahalanobis(mean_pixel(normal))
+    labels = torch.cat([torch.zeros(20), torch.ones(20)]).long()
+    test = torch.randn(20, 1, 12, 4, 4, generator=G) * 0.1
+    windowed_auroc = auroc_by_hand(torch.cat([scorer(test), scorer(odd)]), labels)
+    whole_auroc = auroc_by_hand(torch.cat([whole(mean_pixel(test)), whole(mean_pixel(odd))]),
+                                labels)
+    assert windowed_auroc == 1.0 and windowed_auroc >= whole_auroc

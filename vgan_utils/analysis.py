@@ -104,7 +104,7 @@ class Mahalanobis:
         if f.ndim != 2 or f.shape[0] < 2:
             raise ValueError(f"normal features must be (N >= 2, D); got {tuple(f.shape)}")
         self.mean = f.mean(0)
-        cov = torch.cov(f.T)
+        cov = torch.atleast_2d(torch.cov(f.T))  # one feature: cov is a 0-d tensor
         ridge = shrink * cov.diagonal().mean() * torch.eye(f.shape[1], dtype=f.dtype)
         self.precision = torch.linalg.inv(cov + ridge)
 
@@ -115,12 +115,16 @@ class Mahalanobis:
 
 @torch.no_grad()
 def prediction_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
-                     batch_size: int = 64) -> Tensor:
-    """Mean squared error per clip (N,) of ``predictor``'s next ``past`` frames.
+                     batch_size: int = 64, reduce: str = "mean") -> Tensor:
+    """Squared error per clip (N,) of ``predictor``'s next ``past`` frames.
 
     ``clips`` (N, C, >= 2 * past, H, W): the predictor reads frames ``[0, past)`` and is
     scored on frames ``[past, 2 * past)``. Any module with notebook 06's API fits.
+    ``reduce``: ``"mean"`` over the predicted frames, or ``"max"``, the worst frame's mean
+    squared error (an event in a few frames is not averaged away).
     """
+    if reduce not in ("mean", "max"):
+        raise ValueError(f"reduce must be 'mean' or 'max', got {reduce!r}")
     if clips.ndim != 5 or clips.shape[2] < 2 * past:
         raise ValueError(f"clips must be (N, C, T >= {2 * past}, H, W) for a {past}-frame "
                          f"predictor; got {tuple(clips.shape)}")
@@ -131,8 +135,40 @@ def prediction_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
         if pred.shape != target.shape:
             raise ValueError(f"the predictor returned {tuple(pred.shape)}; expected the next "
                              f"{past} frames, {tuple(target.shape)}")
-        errors.append((pred - target).pow(2).flatten(1).mean(1))
+        per_frame = (pred - target).pow(2).transpose(1, 2).flatten(2).mean(2)  # (N, past)
+        errors.append(per_frame.mean(1) if reduce == "mean" else per_frame.amax(1))
     return torch.cat(errors)
+
+
+def windows(clips: Tensor, length: int, stride: int) -> Tensor:
+    """Clips (N, C, T, H, W) -> all windows of ``length`` frames every ``stride``, (N, W, C,
+    length, H, W)."""
+    if not 1 <= length <= clips.shape[2]:
+        raise ValueError(f"window length must be in 1..T={clips.shape[2]}, got {length}")
+    starts = range(0, clips.shape[2] - length + 1, stride)
+    return torch.stack([clips[:, :, s:s + length] for s in starts], dim=1)
+
+
+class WindowedMahalanobis:
+    """The Mahalanobis score per ``length``-frame window of a clip, worst window kept.
+
+    Features of a whole clip pool over time, so an event in a few frames moves them little;
+    windows see it at full weight. ``features`` maps clips (M, C, length, H, W) to (M, D)
+    (e.g. the video judge's); the Gaussian is fitted on every window of the normal clips.
+    """
+
+    def __init__(self, features: Callable[[Tensor], Tensor], normal_clips: Tensor,
+                 length: int = 8, stride: int = 2, shrink: float = 1e-3) -> None:
+        self.features, self.length, self.stride = features, length, stride
+        self.distance = Mahalanobis(self._window_features(normal_clips).flatten(0, 1), shrink)
+
+    def _window_features(self, clips: Tensor) -> Tensor:
+        w = windows(clips, self.length, self.stride)  # (N, W, C, L, H, W)
+        return self.features(w.flatten(0, 1)).reshape(w.shape[0], w.shape[1], -1)
+
+    def __call__(self, clips: Tensor) -> Tensor:
+        f = self._window_features(clips)
+        return self.distance(f.flatten(0, 1)).reshape(f.shape[:2]).amax(1)
 
 
 def ranks(x: Tensor) -> Tensor:
