@@ -187,3 +187,22 @@ def test_gpu_features_stay_off_on_mps(monkeypatch):
     args = Namespace(amp=None, channels_last=None, compile=False)
     assert train.device_overrides(args, torch.device("mps")) == {
         "amp": "off", "channels_last": False, "compile": False}
+
+
+def test_ship_discriminator_writes_a_small_d_only_copy_that_loads(tmp_path):
+    full, small = tmp_path / "c.pt", tmp_path / "d.pt"
+    assert train.main(["--config", "clip_smoke", "--device", "cpu", "--steps", "2", "--out",
+                       str(full), "--ship", str(small), "--ship-weights",
+                       "discriminator"]) == 0
+    shipped = load_checkpoint(small)
+    assert shipped["weights"] == "discriminator" and "generator" not in shipped
+    assert "opt_d" not in shipped and small.stat().st_size < full.stat().st_size
+    d = train.load_discriminator(small)
+    for name, value in load_checkpoint(full)["discriminator"].items():
+        assert torch.equal(d.state_dict()[name], value), name
+    assert not d.training and d(torch.zeros(3, 1, 4, 32, 32)).shape == (3,)
+    train.ship_generator(full, tmp_path / "g.pt")
+    with pytest.raises(ValueError, match="holds no discriminator"):
+        train.ship_discriminator(tmp_path / "g.pt", tmp_path / "x.pt")
+    with pytest.raises(ValueError, match="--ship-weights discriminator"):
+        train.load_discriminator(tmp_path / "g.pt")

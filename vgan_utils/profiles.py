@@ -41,6 +41,11 @@ class Profile:
     dataset_clips: int
     eval_samples: int
     num_workers: int
+    # video analysis (notebook 07)
+    analysis_clips: int = 200  # real clips per distortion level, anomaly kind and codec rate
+    analysis_d_steps: int = 300  # steps of the discriminator trained in the notebook
+    encoder_steps: int = 800  # steps of the GAN codec's encoder
+    probe_clips: int = 800  # labelled clips for the linear probe (train + test)
     # frame prediction and in-filling (notebook 06): dashboard steps, batch, held-out clips
     predict_steps: int = 200
     predict_batch: int = 16
@@ -53,6 +58,7 @@ PROFILES: dict[str, Profile] = {
         frame_size=32, frame_batch=32, frame_steps=30, race_seconds=2,
         clip_length=8, clip_size=32, clip_batch=4, clip_steps=10,
         dataset_clips=64, eval_samples=256, num_workers=0,
+        analysis_clips=24, analysis_d_steps=10, encoder_steps=10, probe_clips=80,
         predict_steps=8, predict_batch=4, predict_eval_clips=100,
     ),
     "cpu": Profile(
@@ -60,6 +66,7 @@ PROFILES: dict[str, Profile] = {
         frame_size=32, frame_batch=32, frame_steps=6000, race_seconds=60,
         clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
+        analysis_clips=200, analysis_d_steps=300, encoder_steps=800, probe_clips=800,
         predict_steps=200, predict_batch=16, predict_eval_clips=1000,
     ),
     "gpu": Profile(
@@ -67,6 +74,7 @@ PROFILES: dict[str, Profile] = {
         frame_size=64, frame_batch=128, frame_steps=20000, race_seconds=60,
         clip_length=16, clip_size=64, clip_batch=32, clip_steps=20000,
         dataset_clips=4096, eval_samples=5000, num_workers=4,
+        analysis_clips=500, analysis_d_steps=2000, encoder_steps=5000, probe_clips=2000,
         predict_steps=3000, predict_batch=32, predict_eval_clips=1000,
     ),
 }

@@ -235,16 +235,27 @@ class MovingDigits(SyntheticVideo):
         vel = v[:, None] * bounce_sign(free, 0.0, float(self.room))
         return glyph, pos, vel
 
-    def _draw(self, idx: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, dict]:
-        glyph, pos, vel = self.trajectory(idx, t)
+    def render(self, glyphs: np.ndarray, pos: np.ndarray,
+               visible: np.ndarray | None = None) -> np.ndarray:
+        """uint8 clips ``(N, 1, T, size, size)`` of glyph ids ``(N, T, K)`` at top-left
+        positions ``(N, T, K, 2)`` (floored, as the protocol casts); ``visible`` ``(N, T, K)``
+        hides digits. Per-frame glyphs and visibility let notebook 07's anomalies
+        (:mod:`vgan_utils.anomalies`) change a digit or add one mid-clip."""
         n, nt, k = pos.shape[:3]
         xy = np.minimum(pos.astype(np.int64), self.room)  # floor: the protocol's integer cast
         canvas = np.zeros((n * nt, self.size, self.size), dtype=np.uint8)
         for d in range(k):
-            tiles = np.broadcast_to(self.glyph_images[glyph[:, d]][:, None],
-                                    (n, nt, self.digit_size, self.digit_size))
-            _place_max(canvas, tiles.reshape(n * nt, self.digit_size, self.digit_size),
-                       xy[:, :, d, 1].reshape(-1), xy[:, :, d, 0].reshape(-1))
+            tiles = self.glyph_images[glyphs[:, :, d].reshape(-1)]
+            if visible is not None:
+                tiles = tiles * visible[:, :, d].reshape(-1, 1, 1).astype(np.uint8)
+            _place_max(canvas, tiles, xy[:, :, d, 1].reshape(-1), xy[:, :, d, 0].reshape(-1))
+        return canvas.reshape(n, 1, nt, self.size, self.size)
+
+    def _draw(self, idx: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, dict]:
+        glyph, pos, vel = self.trajectory(idx, t)
+        n, nt, k = pos.shape[:3]
+        xy = np.minimum(pos.astype(np.int64), self.room)
+        canvas = self.render(np.broadcast_to(glyph[:, None], (n, nt, k)), pos)
         digits = self.glyph_labels[glyph]
         present = np.zeros((n, 10), dtype=bool)
         present[np.arange(n)[:, None], digits] = True
@@ -252,7 +263,7 @@ class MovingDigits(SyntheticVideo):
                   "positions": torch.from_numpy(xy),
                   "velocities": torch.from_numpy(vel.astype(np.float32)),
                   "present": torch.from_numpy(present)}
-        return canvas.reshape(n, 1, nt, self.size, self.size), labels
+        return canvas, labels
 
 
 # ---------------------------------------------------------------- bouncing balls

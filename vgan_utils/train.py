@@ -305,6 +305,46 @@ def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> Path:
     return save_checkpoint(shipped, dst)
 
 
+def build_discriminator(run: RunConfig | ClipRecipe) -> nn.Module:
+    """The run's discriminator with fresh weights (for loading a shipped one into)."""
+    if isinstance(run, ClipRecipe):
+        from .video_training import video_gan  # the generator it builds is thrown away
+
+        return video_gan(run.model, length=run.length, size=run.size, channels=run.channels,
+                         width=run.width, d_width=run.d_width, **run.model_kw)[1]
+    return FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
+                              run.spectral_norm, run.d_norm, run.minibatch_std)
+
+
+def ship_discriminator(src: str | Path, dst: str | Path) -> Path:
+    """Write a small, discriminator-only copy of the run in ``src`` to ``dst`` (atomically).
+
+    Notebook 07 uses a trained discriminator as a no-reference quality score, an anomaly
+    score and a feature extractor; it needs D's weights (with BatchNorm's running
+    statistics) and the run config, not the optimisers or G. Load with
+    :func:`load_discriminator`.
+    """
+    state = load_checkpoint(src)
+    if state.get("discriminator") is None:
+        raise ValueError(f"{src} holds no discriminator (a shipped generator-only copy?): "
+                         "ship from the run's training checkpoint")
+    shipped = {"run": state["run"], "step": state["step"], "config": state["config"],
+               "discriminator": state["discriminator"], "weights": "discriminator",
+               "train_seconds": state.get("train_seconds", 0.0), "shipped": True}
+    return save_checkpoint(shipped, dst)
+
+
+def load_discriminator(path: str | Path, device: torch.device | str = "cpu") -> nn.Module:
+    """The discriminator of a checkpoint of this command (shipped or full), in eval mode."""
+    state = load_checkpoint(path)
+    if state.get("discriminator") is None:
+        raise ValueError(f"{path} holds no discriminator weights; ship them with "
+                         "--ship-weights discriminator")
+    discriminator = build_discriminator(run_config_from(state))
+    discriminator.load_state_dict(state["discriminator"])
+    return discriminator.to(device).eval()
+
+
 def thin_history(history: dict[str, list[float]], points: int = 1000) -> dict[str, list[float]]:
     """At most ``points`` entries per curve: means over consecutive, equal windows of steps.
 
@@ -378,8 +418,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="frames (frame runs) or clips (clip runs) per --eval-every measure")
     p.add_argument("--ship", type=Path, default=None,
                    help="also write a small generator-only copy here when the run is done")
-    p.add_argument("--ship-weights", choices=("ema", "generator"), default="ema",
-                   help="which generator weights --ship keeps")
+    p.add_argument("--ship-weights", choices=("ema", "generator", "discriminator"),
+                   default="ema", help="which weights --ship keeps (a generator's, or D's: "
+                   "see ship_discriminator)")
     return p.parse_args(argv)
 
 
@@ -504,7 +545,10 @@ def train_run(args: argparse.Namespace, world: distributed.World, device: torch.
     say(f"wrote {args.out} at step {trainer.step}"
         + (f" (weights identical on {world.size} ranks)" if world.size > 1 else ""), flush=True)
     if args.ship is not None and world.is_main:
-        ship_generator(args.out, args.ship, ema=args.ship_weights == "ema")
+        if args.ship_weights == "discriminator":
+            ship_discriminator(args.out, args.ship)
+        else:
+            ship_generator(args.out, args.ship, ema=args.ship_weights == "ema")
         say(f"shipped {args.ship_weights} weights to {args.ship} "
             f"({args.ship.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0
