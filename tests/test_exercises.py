@@ -54,7 +54,8 @@ def test_every_check_is_registered_under_its_exercise():
                                  "02.1", "02.2", "02.3", "02.4", "03.1", "03.2", "03.3",
                                  "04.1", "04.2", "04.3", "04.4", "04.5", "04.6",
                                  "05.1", "05.2", "05.3", "05.4",
-                                 "06.1", "06.2", "06.3", "06.4"]
+                                 "06.1", "06.2", "06.3", "06.4",
+                                 "07.1", "07.2", "07.3", "07.4"]
     for ex_id, check in ex.CHECKS.items():
         assert check.__doc__.startswith(f"Notebook {ex_id[:2]}, exercise {int(ex_id[3:])}:")
 

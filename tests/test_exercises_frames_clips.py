@@ -1,6 +1,8 @@
 """The exercise checks of notebooks 04 and 05: right for the reference solutions (written as a
 learner would, from what the notebooks teach), wrong with the hint that names the slip."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -218,3 +220,50 @@ def test_blend_sharpness(capsys):
     verdict(capsys, False, "inverted")
     with pytest.raises(ValueError, match="20"):
         ex.check_blend_sharpness(0.5, clips[:, :, :10])
+
+
+# --- notebook 07 ---------------------------------------------------------------------------
+
+def test_noise_psnr(capsys):
+    assert ex.check_noise_psnr(10 * math.log10(4 / 0.1**2), 0.1)
+    verdict(capsys, True, "dB")
+    assert not ex.check_noise_psnr(10 * math.log10(1 / 0.1**2), 0.1)
+    verdict(capsys, False, "peak of 1")
+    assert not ex.check_noise_psnr(None, 0.1)
+    verdict(capsys, False, "not answered yet")
+
+
+def test_spearman(capsys):
+    from vgan_utils import analysis
+
+    level = torch.arange(6.0)
+    score = torch.tensor([0.0, 1.0, 2.0, 3.0, 2.0, 1.0])
+    assert ex.check_spearman(analysis.spearman_by_hand(level, score), level, score)
+    verdict(capsys, True, "one way")
+    pearson = float(torch.corrcoef(torch.stack([level, score]))[0, 1])
+    assert not ex.check_spearman(pearson, level, score)
+    verdict(capsys, False, "Pearson")
+
+
+def test_auroc_pairs(capsys):
+    s = torch.tensor([0.1, 0.4, 0.4, 0.8, 0.3, 0.9, 0.2])
+    y = torch.tensor([0, 0, 1, 1, 1, 1, 0])
+    pos, neg = s[y == 1], s[y == 0]
+    d = pos[:, None] - neg[None, :]
+    by_pairs = float(((d > 0).float() + 0.5 * (d == 0).float()).mean())
+    assert ex.check_auroc_pairs(by_pairs, s, y)
+    verdict(capsys, True, "12 pairs")
+    assert not ex.check_auroc_pairs(float((d >= 0).float().mean()), s, y)
+    verdict(capsys, False, "ties counted as wins")
+    assert not ex.check_auroc_pairs(1 - by_pairs, s, y)
+    verdict(capsys, False, "1 - AUROC")
+
+
+def test_gan_bpp(capsys):
+    bpp = 100 * 2 / 1024
+    assert ex.check_gan_bpp(bpp, 8 / bpp)
+    verdict(capsys, True, "per frame")
+    assert not ex.check_gan_bpp(100 / 1024, 8 / bpp)
+    verdict(capsys, False, "times b")
+    assert not ex.check_gan_bpp(bpp, bpp / 8)
+    verdict(capsys, False, "inverted")

@@ -15,7 +15,8 @@ Exercise ids are ``"NN.k"``: notebook ``NN``, exercise ``k``; :data:`CHECKS` map
 their checks (the tests use it to make sure every exercise calls one).
 
 The checks live by notebook: :mod:`.basics` (00-03), :mod:`.frames_and_clips` (04-05),
-:mod:`.prediction` (06);
+:mod:`.prediction` (06),
+:mod:`.video_analysis` (07);
 the shared machinery in :mod:`.core`.
 """
 
@@ -59,8 +60,18 @@ from .prediction import (
     check_weighted_average,
     check_weighted_median,
 )
+from .video_analysis import (
+    check_auroc_pairs,
+    check_gan_bpp,
+    check_noise_psnr,
+    check_spearman,
+)
 
 __all__ = [
+    "check_spearman",
+    "check_noise_psnr",
+    "check_gan_bpp",
+    "check_auroc_pairs",
     "check_weighted_median",
     "check_weighted_average",
     "check_blend_sharpness",
