@@ -1,0 +1,82 @@
+"""The failure-mode read-outs of notebook 08 on hand-made curves, and one tiny judged run."""
+
+import math
+
+import numpy as np
+import pytest
+
+from vgan_utils.failures import (
+    FAILURES,
+    collapse_drop,
+    judged_run,
+    oscillation_ratio,
+    overpowering,
+    windowed_mean,
+)
+from vgan_utils.race import parse_recipe
+
+
+def test_collapse_drop_is_best_minus_last():
+    assert collapse_drop([0.1, 0.4, 0.2]) == pytest.approx(0.2)
+    assert collapse_drop([0.1, 0.2, 0.3]) == 0.0  # still rising: no collapse
+    with pytest.raises(ValueError):
+        collapse_drop([])
+
+
+def test_oscillation_ratio_is_one_for_monotone_and_large_for_swings():
+    assert oscillation_ratio([5.0, 4.0, 2.0, 1.0]) == pytest.approx(1.0)
+    assert oscillation_ratio([4.0, 1.0, 4.0, 1.0, 3.0]) == pytest.approx(11.0)  # 11 / |3 - 4|
+    assert math.isinf(oscillation_ratio([1.0, 2.0, 1.0]))
+    with pytest.raises(ValueError):
+        oscillation_ratio([1.0])
+
+
+def test_windowed_mean():
+    assert windowed_mean(np.arange(7.0), 3).tolist() == [1.0, 4.0]
+    with pytest.raises(ValueError):
+        windowed_mean(np.arange(2.0), 3)
+
+
+def test_failure_recipes_parse():
+    for recipe, why in FAILURES.values():
+        assert parse_recipe(recipe).size == 32 and why
+
+
+class _Judge:
+    class config:  # noqa: N801 (stands in for JudgeConfig)
+        size = 32
+
+
+class _Tracker:
+    """Stands in for QualityTracker: scores a generator by its step count, no judge needed."""
+
+    judge = _Judge()
+
+    def __init__(self):
+        self.calls = 0
+
+    def measure(self, generator):
+        self.calls += 1
+        return {"fd_over_floor": 10.0 / self.calls, "recall": 0.1 * self.calls}
+
+
+def test_judged_run_evaluates_at_start_and_every_k_steps():
+    trace = judged_run("frames32,batch_size=4,width=8,d_width=4", steps=5, eval_every=2,
+                       tracker=_Tracker())
+    assert trace.eval_steps == [0, 2, 4, 5]
+    assert trace.curve("recall").tolist() == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    assert trace.history("loss_d").shape == (5,)
+    out = overpowering(trace, window=2)
+    assert 0 <= out["d_fake"] <= 1 and 0 <= out["d_real"] <= 1 and out["grad_g_ratio"] > 0
+    with pytest.raises(ValueError, match="at least"):
+        overpowering(trace, window=3)
+
+
+def test_judged_run_rejects_a_size_mismatch():
+    class Other(_Tracker):
+        class judge:  # noqa: N801
+            class config:  # noqa: N801
+                size = 64
+
+    with pytest.raises(ValueError, match="judges 64x64"):
+        judged_run("frames32", 2, 1, Other())
