@@ -6,8 +6,11 @@ The frame GAN of ``frames32`` at 32 and 64 pixels (batch 32) and notebook 05's c
 (``clip_dcgan``, batch 16) at 8, 16 and 32 frames of 32 and 64 pixels, one step of the
 course's engine each (:func:`vgan_utils.compute.step_cost`), each in a fresh process so that
 its peak memory is its own. Prints a table and the fitted growth exponents (cost ~ x**a);
-``--json`` keeps the rows for notebook 08. On a GPU, ``bench/gpu.py`` measures the same models
-with mixed precision.
+``--json`` keeps the rows for notebook 08. Then the
+cost per step of each recipe of notebook 08's remedies race (:data:`REMEDIES`), timed in
+alternating rounds (:func:`vgan_utils.compute.interleaved_step_times`): a race's own steps/s
+mixes each recipe's cost with the machine's drift over its minutes. On a GPU,
+``bench/gpu.py`` measures the same models with mixed precision.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ from pathlib import Path
 
 import torch
 
-from vgan_utils.compute import fit_exponent, step_cost
+from vgan_utils.compute import fit_exponent, interleaved_step_times, step_cost
 
 CASES: tuple[tuple[str, int, int], ...] = (
     ("frames", 32, 1), ("frames", 64, 1),
     ("clips", 32, 8), ("clips", 32, 16), ("clips", 32, 32),
     ("clips", 64, 8), ("clips", 64, 16), ("clips", 64, 32))
+
+# notebook 08's race: no remedy, then one remedy each, then the course recipe
+REMEDIES: tuple[str, ...] = (
+    "dcgan_classic32", "dcgan_classic32,spectral_norm=True,d_norm=none",
+    "dcgan_classic32,gp_weight=10.0,d_norm=none", "dcgan_classic32,r1_weight=1.0",
+    "dcgan_classic32,lr_g=1e-4,lr_d=4e-4", "dcgan_classic32,ema_decay=0.999", "frames32")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--min-seconds", type=float, default=3.0, help="timed seconds per case")
     p.add_argument("--one", nargs=3, metavar=("KIND", "SIZE", "LENGTH"), default=None,
                    help="measure one case in this process and print its row as JSON")
+    p.add_argument("--remedy-steps", type=int, default=20,
+                   help="steps per round when timing the remedies (0: skip them)")
     p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     return p.parse_args(argv)
 
@@ -85,12 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     fits = exponents(rows)
     for name, a in fits.items():
         print(f"{name:40s} a = {a:.2f}")
+    remedies = {}
+    if args.remedy_steps > 0:
+        remedies = interleaved_step_times(list(REMEDIES), steps=args.remedy_steps)
+        base = remedies[REMEDIES[0]]
+        for spec, s in remedies.items():
+            print(f"{spec:48s} {s * 1000:7.1f} ms/step ({(s - base) * 1000:+6.1f})", flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         command = ["python", "bench/compute.py", *(argv if argv is not None else sys.argv[1:])]
         args.json.write_text(json.dumps({"command": command, "threads": args.threads,
                                          "torch": torch.__version__, "rows": rows,
-                                         "exponents": fits}, indent=2) + "\n")
+                                         "exponents": fits, "remedy_s_per_step": remedies},
+                                        indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 

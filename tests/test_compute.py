@@ -8,6 +8,7 @@ from vgan_utils.compute import (
     conv_flops,
     count_flops,
     fit_exponent,
+    interleaved_step_times,
     networks,
     sampling_rate,
     step_cost,
@@ -51,3 +52,26 @@ def test_sampling_rate_falls_with_evaluations():
     g, _ = networks("frames", 32)
     one, ten = sampling_rate(g, 8, 1, repeats=2), sampling_rate(g, 8, 10, repeats=2)
     assert one > 2 * ten > 0
+
+
+def test_interleaved_step_times_of_two_tiny_recipes():
+    tiny = "frames32,batch_size=4,width=8,d_width=4"
+    times = interleaved_step_times([tiny, tiny + ",ema_decay=0.9"], steps=1, rounds=2, warmup=0)
+    assert list(times) == [tiny, tiny + ",ema_decay=0.9"] and all(s > 0 for s in times.values())
+    with pytest.raises(ValueError, match="rounds"):
+        interleaved_step_times([tiny], rounds=0)
+
+
+def test_bench_compute_exponents_of_made_up_rows():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "compute.py"
+    spec = importlib.util.spec_from_file_location("bench_compute", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = [{"kind": "clips", "size": s, "length": t, "flops_step": t * s * s,
+             "s_per_step": 0.1 * t, "peak_rise_mb": 10.0 * t} for s in (32, 64) for t in (8, 16)]
+    fits = bench.exponents(rows)
+    assert fits["flops_step ~ length^a, 32px"] == pytest.approx(1.0)
+    assert fits["flops_step ~ pixels^a, clips T=8"] == pytest.approx(1.0)

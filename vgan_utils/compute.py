@@ -10,6 +10,9 @@
   drawing moving digits is not the GAN's).
 * Memory is the rise of the process's peak resident memory over a few training steps, so
   :func:`step_cost` is run in a fresh process (``bench/compute.py``) where nothing ran before.
+* :func:`interleaved_step_times`: seconds per step of several recipes timed in alternating
+  rounds, so that a machine whose speed drifts slows them all alike; what each remedy of
+  notebook 08's race costs per step.
 * :func:`fit_exponent`: ``cost ~ x**a`` by least squares on logs; how cost grows with clip
   length and resolution.
 * :func:`sampling_rate`: samples per second of a generator (one network evaluation per
@@ -36,7 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .clip_recipes import build_clip_networks
 from .frame_nets import FrameDiscriminator, count_parameters
-from .train import CONFIGS, build_generator
+from .train import CONFIGS, build_generator, build_trainer
 from .training import GANTrainer
 
 KINDS = ("frames", "clips")
@@ -132,6 +135,27 @@ def step_cost(kind: str, size: int = 32, length: int = 16, batch: int | None = N
             "params_d": count_parameters(trainer.discriminator),
             "flops_step": flops, "s_per_step": seconds,
             "peak_rise_mb": max(0.0, _peak_rss_mb() - rss0), "threads": torch.get_num_threads()}
+
+
+def interleaved_step_times(specs: list[str], steps: int = 20, rounds: int = 5,
+                           warmup: int = 3) -> dict[str, float]:
+    """Median seconds per training step of each recipe (``"NAME,field=value"``, as in
+    :func:`vgan_utils.race.parse_recipe`), timed ``steps`` steps at a time in ``rounds`` rounds;
+    the order of the recipes turns by one each round. Moving-digit data drawn as in training."""
+    from .race import parse_recipe  # race imports train, which this module also needs
+
+    if steps < 1 or rounds < 1:
+        raise ValueError(f"steps and rounds must be >= 1, got {steps} and {rounds}")
+    trainers = {spec: build_trainer(parse_recipe(spec)) for spec in specs}
+    for trainer in trainers.values():
+        trainer.train(warmup)
+    times: dict[str, list[float]] = {spec: [] for spec in specs}
+    for r in range(rounds):
+        for spec in specs[r % len(specs):] + specs[:r % len(specs)]:
+            t0 = time.perf_counter()
+            trainers[spec].train(steps)
+            times[spec].append((time.perf_counter() - t0) / steps)
+    return {spec: float(np.median(t)) for spec, t in times.items()}
 
 
 def fit_exponent(x, y) -> float:
