@@ -80,3 +80,22 @@ def test_judged_run_rejects_a_size_mismatch():
 
     with pytest.raises(ValueError, match="judges 64x64"):
         judged_run("frames32", 2, 1, Other())
+
+
+def test_judged_run_can_start_from_the_shipped_generator():
+    from pathlib import Path
+
+    import torch
+
+    from vgan_utils.train import load_generator
+
+    shipped = Path(__file__).resolve().parent.parent / "data" / "frames32.pt"
+    if not shipped.exists():
+        pytest.skip("no shipped frame generator")
+    trace = judged_run("frames32,batch_size=4", steps=1, eval_every=1, tracker=_Tracker(),
+                       start=shipped)
+    weights = load_generator(shipped).state_dict()
+    moved = trace.trainer.generator.state_dict()
+    assert all(torch.allclose(weights[k].float(), moved[k].float(), atol=0.1) for k in weights)
+    with pytest.raises(RuntimeError):  # a recipe whose G has another shape cannot start there
+        judged_run("frames32,width=8", steps=1, eval_every=1, tracker=_Tracker(), start=shipped)

@@ -23,13 +23,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .quality import QualityTracker
 from .race import parse_recipe
-from .train import build_trainer
+from .train import build_trainer, load_generator
 from .training import GANTrainer
 
 # The recipe that shows each failure, as one or two changes from a course recipe, and why.
@@ -72,11 +73,13 @@ class Trace:
 
 
 def judged_run(recipe: str, steps: int, eval_every: int, tracker: QualityTracker,
-               seed: int = 0, device: torch.device | str = "cpu") -> Trace:
+               seed: int = 0, device: torch.device | str = "cpu",
+               start: str | Path | None = None) -> Trace:
     """Train ``recipe`` for ``steps`` steps, judging G (EMA if kept) every ``eval_every``.
 
-    The first evaluation is of the untrained generator (step 0). The tracker's frame size must
-    be the recipe's.
+    ``start``: a shipped generator checkpoint (e.g. ``data/frames32.pt``) whose weights G
+    starts from, against a fresh discriminator; its architecture must be the recipe's. The
+    first evaluation is at step 0. The tracker's frame size must be the recipe's.
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(f"steps and eval_every must be >= 1, got {steps} and {eval_every}")
@@ -85,6 +88,10 @@ def judged_run(recipe: str, steps: int, eval_every: int, tracker: QualityTracker
         raise ValueError(f"{recipe!r} makes {run.size}x{run.size} frames; the tracker judges "
                          f"{tracker.judge.config.size}x{tracker.judge.config.size}")
     trace = Trace(recipe, build_trainer(run, device, seed))
+    if start is not None:
+        trace.trainer.generator.load_state_dict(load_generator(start).state_dict())
+        if trace.trainer.ema is not None:
+            trace.trainer.ema.load_state_dict(trace.trainer.generator.state_dict())
     t0 = time.perf_counter()
     while True:
         trace.eval_steps.append(trace.trainer.step)
