@@ -94,8 +94,8 @@ def test_judged_run_can_start_from_the_shipped_generator():
         pytest.skip("no shipped frame generator")
     trace = judged_run("frames32,batch_size=4", steps=1, eval_every=1, tracker=_Tracker(),
                        start=shipped)
-    weights = load_generator(shipped).state_dict()
-    moved = trace.trainer.generator.state_dict()
-    assert all(torch.allclose(weights[k].float(), moved[k].float(), atol=0.1) for k in weights)
+    weights = dict(load_generator(shipped).named_parameters())
+    moved = dict(trace.trainer.generator.named_parameters())  # one Adam step of 1e-3 later
+    assert all(torch.allclose(weights[k], moved[k], atol=2e-3) for k in weights)
     with pytest.raises(RuntimeError):  # a recipe whose G has another shape cannot start there
         judged_run("frames32,width=8", steps=1, eval_every=1, tracker=_Tracker(), start=shipped)
