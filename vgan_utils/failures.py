@@ -36,9 +36,9 @@ from .training import GANTrainer
 # The recipe that shows each failure, as one or two changes from a course recipe, and why.
 FAILURES: dict[str, tuple[str, str]] = {
     "mode collapse": (
-        "dcgan_classic32,d_norm=none,lr_g=2e-3",
+        "frames32,d_norm=none,lr_g=5e-3",
         "no batch norm in D (it can no longer see that a batch of fakes is all alike) and a "
-        "generator learning 10x faster than D",
+        "generator learning 5x faster than D",
     ),
     "oscillation": (
         "frames32,lr_g=5e-3,lr_d=5e-3,betas=(0.9, 0.999)",
@@ -46,9 +46,9 @@ FAILURES: dict[str, tuple[str, str]] = {
         "overshoots the other's last move",
     ),
     "overpowering D": (
-        "dcgan_classic32,loss=minimax,lr_d=2e-3",
+        "frames32,loss=minimax,lr_d=5e-3",
         "the minimax generator loss log(1 - D(G(z))) (it saturates when D wins) and a "
-        "discriminator learning 10x faster than G",
+        "discriminator learning 5x faster than G",
     ),
 }
 

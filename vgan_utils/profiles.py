@@ -59,14 +59,14 @@ PROFILES: dict[str, Profile] = {
         frame_size=32, frame_batch=32, frame_steps=6000, race_seconds=60,
         clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
-        fail_steps=900, fail_evals=15, remedy_seconds=8,
+        fail_steps=400, fail_evals=16, remedy_seconds=8,
     ),
     "gpu": Profile(
         name="gpu", toy_steps=5000, toy_batch=512,
         frame_size=64, frame_batch=128, frame_steps=20000, race_seconds=60,
         clip_length=16, clip_size=64, clip_batch=32, clip_steps=20000,
         dataset_clips=4096, eval_samples=5000, num_workers=4,
-        fail_steps=3000, fail_evals=20, remedy_seconds=30,
+        fail_steps=2000, fail_evals=20, remedy_seconds=30,
     ),
 }
 
