@@ -5,9 +5,9 @@
   best value to its last (:func:`collapse_drop`). Goodfellow 2016, "NIPS 2016 Tutorial:
   Generative Adversarial Networks", section 5.1.1; Metz et al. 2017, "Unrolled GANs".
 * **Oscillation**: the two players circle instead of converging; losses and FD go up and down
-  with steps. Number: the FD curve's total variation over its net change
-  (:func:`oscillation_ratio`; 1 for a monotone curve, large when it swings). Mescheder et al.
-  2018, "Which Training Methods for GANs do actually Converge?".
+  with steps. Number: the swing of D's loss, the standard deviation of its means over windows
+  of steps (:func:`swing`; near 0 for a settled game). Mescheder et al. 2018, "Which Training
+  Methods for GANs do actually Converge?".
 * **An overpowering discriminator**: D(x) -> 1, D(G(z)) -> 0, and with the minimax loss G's
   gradient vanishes (Goodfellow et al. 2014, section 3; Arjovsky & Bottou 2017, "Towards
   Principled Methods for Training GANs"). Number: G's gradient norm late in the run over early
@@ -20,7 +20,6 @@ and judged every few steps. Taught in ``notebooks/08_why_gans_are_hard.ipynb``.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +45,9 @@ FAILURES: dict[str, tuple[str, str]] = {
         "overshoots the other's last move",
     ),
     "overpowering D": (
-        "frames32,loss=minimax,lr_d=5e-3",
-        "the minimax generator loss log(1 - D(G(z))) (it saturates when D wins) and a "
-        "discriminator learning 5x faster than G",
+        "frames32,loss=minimax,d_steps=5",
+        "the minimax generator loss log(1 - D(G(z))) (it saturates when D wins) and five D "
+        "updates per G update, from scratch: D wins before G can draw anything",
     ),
 }
 
@@ -115,19 +114,12 @@ def collapse_drop(values: np.ndarray) -> float:
     return float(values.max() - values[-1])
 
 
-def oscillation_ratio(values: np.ndarray) -> float:
-    """Total variation of a curve over its net change: sum |v[i+1] - v[i]| / |v[-1] - v[0]|.
-
-    1.0 for a monotone curve; a curve that goes down and up again travels much further than it
-    gets. Use it on log FD: swings by a factor count the same at every height.
-    Infinite when the curve ends where it began.
+def swing(values: np.ndarray, window: int) -> float:
+    """How far a per-step series (D's loss) swings: the standard deviation of its means over
+    consecutive windows of ``window`` steps. Averaging over a window first removes the
+    step-to-step noise of minibatches, so what is left is the slow back and forth of the game.
     """
-    values = np.asarray(values, dtype=float)
-    if values.size < 2:
-        raise ValueError("oscillation_ratio needs at least two values")
-    travel = float(np.abs(np.diff(values)).sum())
-    net = abs(float(values[-1] - values[0]))
-    return travel / net if net > 0 else math.inf
+    return float(windowed_mean(values, window).std())
 
 
 def windowed_mean(values: np.ndarray, window: int) -> np.ndarray:
