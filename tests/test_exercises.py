@@ -51,7 +51,10 @@ def test_unanswered_says_so_without_raising(capsys, check, args):
 
 def test_every_check_is_registered_under_its_exercise():
     assert sorted(ex.CHECKS) == ["00.1", "00.2", "00.3", "01.1", "01.2", "01.3", "01.4", "01.5",
-                                 "02.1", "02.2", "02.3", "02.4", "03.1", "03.2", "03.3"]
+                                 "02.1", "02.2", "02.3", "02.4", "03.1", "03.2", "03.3",
+                                 "04.1", "04.2", "04.3", "04.4", "04.5", "04.6",
+                                 "05.1", "05.2", "05.3", "05.4",
+                                 "06.1", "06.2", "06.3", "06.4", "08.4"]
     for ex_id, check in ex.CHECKS.items():
         assert check.__doc__.startswith(f"Notebook {ex_id[:2]}, exercise {int(ex_id[3:])}:")
 

@@ -251,3 +251,29 @@ def test_a_failure_in_the_first_step_leaves_no_optimiser_state_behind():
     trainer.set_hparams(lr_d=1e-3)
     trainer.train(2)
     assert trainer.history["loss_d"] == clean.history["loss_d"]
+
+
+def test_g_penalty_is_added_to_the_generators_loss_only():
+    seen = []
+    target = torch.tensor([5.0, 5.0])
+
+    def penalty(z, fake):
+        seen.append((z.shape, fake.shape))
+        return 1e3 * (fake - target).pow(2).mean()  # pull G's output towards (5, 5)
+
+    cfg = TrainConfig(lr_g=1e-2)
+    plain, pulled = toy_trainer(cfg, seed=1), toy_trainer(cfg, seed=1, g_penalty=penalty)
+    plain.train(100)
+    pulled.train(100)
+    assert seen[0] == ((32, Z_DIM), (32, 2)) and len(seen) == 100  # once per G update
+    assert pulled.last_g_penalty > 0 and plain.last_g_penalty == 0.0
+    assert plain.history["loss_d"][0] == pulled.history["loss_d"][0]  # D's first step unchanged
+    assert (pulled.sample().mean(0) - target).norm() < 0.5  # the penalty won
+    assert (plain.sample().mean(0) - target).norm() > 2
+
+
+def test_a_non_finite_g_penalty_rolls_back():
+    trainer = toy_trainer(g_penalty=lambda z, fake: fake.sum() * float("nan"))
+    with pytest.raises(NonFiniteLossError, match="loss_g"):
+        trainer.train(1)
+    assert trainer.step == 0

@@ -41,6 +41,10 @@ class Profile:
     dataset_clips: int
     eval_samples: int
     num_workers: int
+    # frame prediction and in-filling (notebook 06): dashboard steps, batch, held-out clips
+    predict_steps: int = 200
+    predict_batch: int = 16
+    predict_eval_clips: int = 1000
     # notebook 08: failure runs, the small remedies race, compute cost
     fail_steps: int = 20  # steps of each failure run
     fail_evals: int = 2  # judged points along each failure run (after step 0)
@@ -53,12 +57,14 @@ PROFILES: dict[str, Profile] = {
         frame_size=32, frame_batch=32, frame_steps=30, race_seconds=2,
         clip_length=8, clip_size=32, clip_batch=4, clip_steps=10,
         dataset_clips=64, eval_samples=256, num_workers=0,
+        predict_steps=8, predict_batch=4, predict_eval_clips=100,
     ),
     "cpu": Profile(
         name="cpu", toy_steps=3000, toy_batch=256,
         frame_size=32, frame_batch=32, frame_steps=6000, race_seconds=60,
         clip_length=16, clip_size=32, clip_batch=16, clip_steps=400,
         dataset_clips=512, eval_samples=2000, num_workers=0,
+        predict_steps=200, predict_batch=16, predict_eval_clips=1000,
         fail_steps=400, fail_evals=16, remedy_seconds=8,
     ),
     "gpu": Profile(
@@ -66,6 +72,7 @@ PROFILES: dict[str, Profile] = {
         frame_size=64, frame_batch=128, frame_steps=20000, race_seconds=60,
         clip_length=16, clip_size=64, clip_batch=32, clip_steps=20000,
         dataset_clips=4096, eval_samples=5000, num_workers=4,
+        predict_steps=3000, predict_batch=32, predict_eval_clips=1000,
         fail_steps=2000, fail_evals=20, remedy_seconds=30,
     ),
 }

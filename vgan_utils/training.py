@@ -16,7 +16,11 @@ and the paper each piece comes from:
   "Progressive Growing of GANs"; Yazici et al. 2019, "The Unusual Effectiveness of
   Averaging in GAN Training";
 * mixed precision (bf16 autocast, or fp16 with loss scaling) -- Micikevicius et al. 2018,
-  "Mixed Precision Training".
+  "Mixed Precision Training";
+* an optional extra term in the generator's loss, ``g_penalty(z, G(z))`` -- for conditional
+  models whose code ``z`` carries the target, as in the frame prediction of Mathieu, Couprie &
+  LeCun 2016 (an L1/L2 and gradient-difference loss beside the adversarial one;
+  :mod:`vgan_utils.prediction`, notebook 06).
 
 A non-finite loss or gradient stops training with :class:`NonFiniteLossError` and rolls
 the trainer back to the state before the failing step, so nothing is lost.
@@ -172,6 +176,11 @@ class GANTrainer:
     of training comes from generators seeded by ``seed``, which is what makes a resumed run
     repeat an uninterrupted one exactly. ``n_fixed`` codes drawn first form :attr:`fixed_z`,
     used to watch the same samples improve.
+
+    ``g_penalty(z, fake)``, when given, returns a scalar added to the generator's loss at each
+    generator update (``fake = G(z)``, the same ``z``); its last value is kept in
+    :attr:`last_g_penalty`, and ``loss_g`` in the history stays the adversarial part. Without
+    it the engine behaves exactly as before.
     """
 
     def __init__(
@@ -185,6 +194,7 @@ class GANTrainer:
         seed: int = 0,
         *,
         n_fixed: int = 64,
+        g_penalty: Callable[[Tensor, Tensor], Tensor] | None = None,
     ) -> None:
         self.config = replace(config) if config is not None else TrainConfig()
         self.device = torch.device(device)
@@ -192,6 +202,8 @@ class GANTrainer:
         self.discriminator = discriminator.to(self.device)
         self.batch_fn = batch_fn
         self.z_sampler = z_sampler
+        self.g_penalty = g_penalty
+        self.last_g_penalty = 0.0
         self.step = 0
         self.batches_drawn = 0
         self.history: dict[str, list[float]] = {k: [] for k in HISTORY_KEYS}
@@ -388,13 +400,19 @@ class GANTrainer:
     def _g_step(self, n: int) -> tuple[Tensor, Tensor]:
         """One generator update through the (unchanged) discriminator."""
         self.opt_g.zero_grad(set_to_none=True)
+        z = self._layout(self._sample_z(n))
         with self._autocast():
-            fake = self._g_fwd(self._layout(self._sample_z(n)))  # (N, C, H, W)
+            fake = self._g_fwd(z)  # (N, C, H, W)
             loss = self.loss_fn.g_loss(self._d_fwd(fake).float())
-        self.scaler_g.scale(loss).backward()
+        total = loss
+        if self.g_penalty is not None:
+            penalty = self.g_penalty(z, fake.float())
+            self.last_g_penalty = float(penalty.detach())
+            total = loss + penalty
+        self.scaler_g.scale(total).backward()
         self.scaler_g.unscale_(self.opt_g)
         gnorm = _grad_norm(self.generator)
-        self._check(loss_g=loss, grad_norm_g=gnorm)
+        self._check(loss_g=total, grad_norm_g=gnorm)
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         return loss.detach(), gnorm

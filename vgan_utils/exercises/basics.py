@@ -1,24 +1,9 @@
-"""Exercises that answer back: one check per exercise of notebooks 00-03.
-
-In the manner of Neuromatch's reference values (NeuromatchAcademy/course-content-dl), every
-exercise cell ends with a call such as ``exercises.check_batch_mib(mib_float32, mib_bfloat16)``.
-The check prints one line at once -- ``✓`` and what the answer shows, or ``✗`` and what is
-off (shape, axis order, dtype, sign, scale, a known slip) -- and returns ``True`` or ``False``.
-A wrong answer never raises: a learner should read a hint, not a traceback. Only arguments
-the *notebook* passes (data, reference values) are validated with exceptions, since a bad one
-there is a bug in the course, not a learner's mistake.
-
-Every reference is computed here from its definition (a formula, a PyTorch layer, the
-package's own networks and datasets), never typed in, and ``tests/test_exercises.py`` checks
-each check against the reference solution and against typical wrong answers.
-Exercise ids are ``"NN.k"``: notebook ``NN``, exercise ``k``; :data:`CHECKS` maps them to
-their checks (the tests use it to make sure every exercise calls one).
-"""
+"""Exercise checks of notebooks 00-03: video tensors, the GAN objective, the networks, data."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -26,87 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-NOT_YET = "not answered yet: fill in your answer above and run the cell again"
-CHECKS: dict[str, Callable[..., bool]] = {}
-
-
-def _exercise(ex_id: str) -> Callable[[Callable[..., bool]], Callable[..., bool]]:
-    """Register a check under its exercise id, so tests can find every exercise's check."""
-    def register(fn: Callable[..., bool]) -> Callable[..., bool]:
-        CHECKS[ex_id] = fn
-        fn.exercise_id = ex_id  # type: ignore[attr-defined]
-        return fn
-    return register
-
-
-def _say(ex_id: str, ok: bool, message: str) -> bool:
-    """Print the verdict line every check ends with, and return it."""
-    print(f"{'✓' if ok else '✗'} exercise {ex_id}: {message}")
-    return ok
-
-
-def _missing(answer: Any) -> bool:
-    """An answer the learner has not filled in yet (the cell's ``None`` or ``...``)."""
-    return answer is None or answer is Ellipsis
-
-
-def _as_number(answer: Any) -> float | None:
-    """A plain number from an int, float, NumPy scalar or one-element tensor; else None."""
-    if isinstance(answer, bool):
-        return None
-    if isinstance(answer, torch.Tensor):
-        return float(answer.item()) if answer.numel() == 1 else None
-    if isinstance(answer, np.ndarray):
-        return float(answer.item()) if answer.size == 1 else None
-    if isinstance(answer, int | float | np.integer | np.floating):
-        return float(answer)
-    return None
-
-
-def _number_hint(value: float, reference: float, slips: Mapping[float, str],
-                 rel_tol: float = 1e-3, abs_tol: float = 0.0) -> str | None:
-    """None when ``value`` matches ``reference``; otherwise what seems to be off.
-
-    ``slips`` maps the ratio value/reference that a known slip produces to its explanation
-    (e.g. 2**20 / 10**6 for megabytes instead of mebibytes).
-    """
-    if math.isclose(value, reference, rel_tol=rel_tol, abs_tol=abs_tol):
-        return None
-    if math.isnan(value):
-        return "your answer is NaN"
-    if reference != 0 and math.isclose(value, -reference, rel_tol=rel_tol, abs_tol=abs_tol):
-        return "right size, wrong sign"
-    if reference != 0:
-        ratio = value / reference
-        for factor, why in slips.items():
-            if math.isclose(ratio, factor, rel_tol=rel_tol):
-                return why
-        if value != 0 and (abs(ratio) > 1.5 or abs(ratio) < 1 / 1.5):
-            return f"off by a factor of {ratio:.4g}"
-    return f"{value:.6g} is off by {value - reference:+.3g}"
-
-
-def _check_number(ex_id: str, name: str, answer: Any, reference: float,
-                  slips: Mapping[float, str] | None = None, rel_tol: float = 1e-3,
-                  abs_tol: float = 0.0) -> tuple[bool, str]:
-    """Compare one numeric answer; returns (ok, the phrase to print about it)."""
-    if _missing(answer):
-        return False, f"{name}: {NOT_YET}"
-    value = _as_number(answer)
-    if value is None:
-        return False, f"{name} should be a number, got {type(answer).__name__} {answer!r:.60}"
-    hint = _number_hint(value, reference, slips or {}, rel_tol, abs_tol)
-    return hint is None, f"{name} = {value:.6g}" + ("" if hint is None else f" ({hint})")
-
-
-def _verdict(ex_id: str, parts: list[tuple[bool, str]], praise: str) -> bool:
-    """Print one line for several sub-answers: all right, or what is off in each."""
-    if all(ok for ok, _ in parts):
-        return _say(ex_id, True, praise)
-    if all(NOT_YET in text for _, text in parts):
-        return _say(ex_id, False, NOT_YET)
-    return _say(ex_id, False, "; ".join(text for _, text in parts))
-
+from .core import NOT_YET, _as_number, _check_number, _exercise, _missing, _say, _verdict
 
 # --- notebook 00: video as tensors --------------------------------------------------------
 
@@ -218,7 +123,7 @@ def check_conv3d_time_axis(axis: Any) -> bool:
 
 def _coverage_problem(cov: Any, n_modes: int, n_samples: int | None) -> str | None:
     """What is wrong with a learner's ``toy.mode_coverage`` result, or None."""
-    from .toy import ModeCoverage
+    from ..toy import ModeCoverage
 
     if not isinstance(cov, ModeCoverage):
         return f"expected toy.mode_coverage(...)'s result, got {type(cov).__name__}"
@@ -377,8 +282,8 @@ def check_doubling_padding(padding: Any, output_padding: Any) -> bool:
 
 def _generator_64_table() -> Any:
     """The layer table of the 64 x 64 RGB DCGAN generator, width 64 (notebook 02)."""
-    from .frame_nets import FrameGenerator
-    from .model_table import model_table
+    from ..frame_nets import FrameGenerator
+    from ..model_table import model_table
 
     return model_table(FrameGenerator(100, 64, 3, 64), torch.zeros(2, 100))
 
@@ -465,7 +370,7 @@ def check_relu_output_share(share: Any, real: torch.Tensor) -> bool:
 def check_small_moving_digits(dataset: Any, speed: Any) -> bool:
     """Notebook 03, exercise 1: a ``MovingDigits`` with three 20-px digits on a 48-px canvas,
     10 frames, and the protocol's speed for it in pixels per frame."""
-    from .synthetic import MovingDigits
+    from ..synthetic import MovingDigits
 
     ex = "03.1"
     if _missing(dataset) or _missing(speed):
