@@ -65,6 +65,7 @@ def test_judged_run_evaluates_at_start_and_every_k_steps():
     assert trace.history("loss_d").shape == (5,)
     out = overpowering(trace, window=2)
     assert 0 <= out["d_fake"] <= 1 and 0 <= out["d_real"] <= 1 and out["grad_g_ratio"] > 0
+    assert 0 < out["grad_g_low"] <= 1 + 1e-9
     with pytest.raises(ValueError, match="at least"):
         overpowering(trace, window=3)
 

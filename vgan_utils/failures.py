@@ -136,11 +136,13 @@ def overpowering(trace: Trace, window: int = 50) -> dict[str, float]:
 
     ``d_real`` and ``d_fake``: mean D(x) and D(G(z)) over the last ``window`` steps;
     ``grad_g_ratio``: G's mean gradient norm over the last window divided by its mean over the
-    first (well below 1: G has stopped learning).
+    first (well below 1: G has stopped learning); ``grad_g_low``: the lowest window's mean over
+    the first's (a collapse G later escaped from shows here, not in ``grad_g_ratio``).
     """
     g = trace.history("grad_norm_g")
     if g.size < 2 * window:
         raise ValueError(f"the run has {g.size} steps; overpowering needs at least {2 * window}")
     return {"d_real": float(trace.history("d_real")[-window:].mean()),
             "d_fake": float(trace.history("d_fake")[-window:].mean()),
-            "grad_g_ratio": float(g[-window:].mean() / g[:window].mean())}
+            "grad_g_ratio": float(g[-window:].mean() / g[:window].mean()),
+            "grad_g_low": float(windowed_mean(g, window).min() / g[:window].mean())}
