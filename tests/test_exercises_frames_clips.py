@@ -267,3 +267,16 @@ def test_gan_bpp(capsys):
     verdict(capsys, False, "times b")
     assert not ex.check_gan_bpp(bpp, bpp / 8)
     verdict(capsys, False, "inverted")
+def test_first_conv_flops(capsys):
+    from vgan_utils.compute import networks
+
+    layer = networks("frames", 32)[1].net[0]  # 1 -> 16 channels, 4x4, stride 2: 16x16 out
+    want = 2 * 32 * 1 * 16 * 16 * 16 * 16
+    assert ex.check_first_conv_flops(want, layer)
+    verdict(capsys, True, "FlopCounterMode")
+    assert not ex.check_first_conv_flops(want // 2, layer)
+    verdict(capsys, False, "multiply-adds")
+    assert not ex.check_first_conv_flops(want * 4, layer)
+    verdict(capsys, False, "input positions")
+    assert not ex.check_first_conv_flops(None, layer)
+    verdict(capsys, False, "not answered")

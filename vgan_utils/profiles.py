@@ -50,6 +50,10 @@ class Profile:
     predict_steps: int = 200
     predict_batch: int = 16
     predict_eval_clips: int = 1000
+    # notebook 08: failure runs, the small remedies race, compute cost
+    fail_steps: int = 20  # steps of each failure run
+    fail_evals: int = 2  # judged points along each failure run (after step 0)
+    remedy_seconds: float = 1.0  # training time per recipe in notebook 08's small race
 
 
 PROFILES: dict[str, Profile] = {
@@ -68,6 +72,7 @@ PROFILES: dict[str, Profile] = {
         dataset_clips=512, eval_samples=2000, num_workers=0,
         analysis_clips=200, analysis_d_steps=300, encoder_steps=800, probe_clips=800,
         predict_steps=200, predict_batch=16, predict_eval_clips=1000,
+        fail_steps=400, fail_evals=16, remedy_seconds=8,
     ),
     "gpu": Profile(
         name="gpu", toy_steps=5000, toy_batch=512,
@@ -76,6 +81,7 @@ PROFILES: dict[str, Profile] = {
         dataset_clips=4096, eval_samples=5000, num_workers=4,
         analysis_clips=500, analysis_d_steps=2000, encoder_steps=5000, probe_clips=2000,
         predict_steps=3000, predict_batch=32, predict_eval_clips=1000,
+        fail_steps=2000, fail_evals=20, remedy_seconds=30,
     ),
 }
 

@@ -16,7 +16,7 @@ their checks (the tests use it to make sure every exercise calls one).
 
 The checks live by notebook: :mod:`.basics` (00-03), :mod:`.frames_and_clips` (04-05),
 :mod:`.prediction` (06),
-:mod:`.video_analysis` (07);
+:mod:`.video_analysis` (07), :mod:`.hard_parts` (08);
 the shared machinery in :mod:`.core`.
 """
 
@@ -54,6 +54,7 @@ from .frames_and_clips import (
     check_rarest_digit,
     check_tconv3d_doubling,
 )
+from .hard_parts import check_first_conv_flops
 from .prediction import (
     check_adversarial_scale,
     check_blend_sharpness,
@@ -72,6 +73,7 @@ __all__ = [
     "check_noise_psnr",
     "check_gan_bpp",
     "check_auroc_pairs",
+    "check_first_conv_flops",
     "check_weighted_median",
     "check_weighted_average",
     "check_blend_sharpness",
