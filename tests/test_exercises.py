@@ -55,7 +55,7 @@ def test_every_check_is_registered_under_its_exercise():
                                  "04.1", "04.2", "04.3", "04.4", "04.5", "04.6",
                                  "05.1", "05.2", "05.3", "05.4",
                                  "06.1", "06.2", "06.3", "06.4",
-                                 "07.1", "07.2", "07.3", "07.4", "08.4"]
+                                 "07.1", "07.2", "07.3", "07.4", "08.1", "08.2", "08.3"]
     for ex_id, check in ex.CHECKS.items():
         assert check.__doc__.startswith(f"Notebook {ex_id[:2]}, exercise {int(ex_id[3:])}:")
 

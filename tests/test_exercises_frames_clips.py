@@ -280,3 +280,26 @@ def test_first_conv_flops(capsys):
     verdict(capsys, False, "input positions")
     assert not ex.check_first_conv_flops(None, layer)
     verdict(capsys, False, "not answered")
+
+
+# --- notebook 08: exercises 1 and 2 ------------------------------------------------------------
+
+def test_minibatch_std(capsys):
+    frames = torch.rand(8, 1, 6, 6)
+    spread = frames.std(dim=0, unbiased=False).mean()
+    assert ex.check_minibatch_std(0.0, spread, frames)
+    verdict(capsys, True, "collapsed")
+    assert not ex.check_minibatch_std(0.0, frames.std(dim=0).mean(), frames)
+    verdict(capsys, False, "unbiased")
+    with pytest.raises(ValueError, match="N >= 2"):
+        ex.check_minibatch_std(0.0, spread, frames[:1])
+
+
+def test_g_logit_gradients(capsys):
+    d = 0.04
+    assert ex.check_g_logit_gradients(-(1 - d), -d, d)
+    verdict(capsys, True, "less gradient")
+    assert not ex.check_g_logit_gradients(-d, -(1 - d), d)
+    verdict(capsys, False, "minimax loss's", "non-saturating loss's")
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        ex.check_g_logit_gradients(0.0, 0.0, 1.0)

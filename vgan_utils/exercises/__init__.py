@@ -54,7 +54,7 @@ from .frames_and_clips import (
     check_rarest_digit,
     check_tconv3d_doubling,
 )
-from .hard_parts import check_first_conv_flops
+from .hard_parts import check_first_conv_flops, check_g_logit_gradients, check_minibatch_std
 from .prediction import (
     check_adversarial_scale,
     check_blend_sharpness,
@@ -69,6 +69,8 @@ from .video_analysis import (
 )
 
 __all__ = [
+    "check_minibatch_std",
+    "check_g_logit_gradients",
     "check_spearman",
     "check_noise_psnr",
     "check_gan_bpp",
