@@ -129,8 +129,14 @@ def init(world: World, prefer: str | None = None) -> torch.device:
 
 
 def close(world: World) -> None:
-    """Leave the process group (torchrun warns about processes that do not)."""
+    """Leave the process group (torchrun warns about processes that do not).
+
+    All ranks meet at a barrier first, so no rank tears its connections down while another
+    still uses them: without it, gloo on a busy machine sometimes aborted a rank at exit
+    ("terminate called without an active exception") after all the work was done.
+    """
     if world.size > 1 and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
