@@ -1,4 +1,4 @@
-"""The exercise checks of notebooks 04 and 05: right for the reference solutions (written as a
+"""The exercise checks of notebooks 04-08: right for the reference solutions (written as a
 learner would, from what the notebooks teach), wrong with the hint that names the slip."""
 
 import math
@@ -6,21 +6,12 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from test_exercises import verdict  # the one-line verdict the checks print
 from torch import nn
 
 from vgan_utils import exercises as ex
 from vgan_utils.dashboard import LIVE
 from vgan_utils.metrics import digit_shares, fd_floor
-
-
-def verdict(capsys, ok, *words):
-    """The check returned ``ok``, printed one line with the matching mark and all ``words``."""
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1, out
-    assert out.startswith("✓" if ok else "✗"), out
-    for word in words:
-        assert word in out, (word, out)
-    return out
 
 
 @pytest.mark.parametrize("check, args", [
