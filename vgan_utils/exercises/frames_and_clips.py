@@ -19,7 +19,7 @@ from .core import NOT_YET, _as_number, _check_number, _exercise, _missing, _say,
 _LOGITS = torch.tensor([-6.0, -1.5, -0.2, 0.0, 0.7, 2.5, 9.0])  # both signs, small and large
 
 
-def _call_loss(ex: str, name: str, fn: Any, logits: torch.Tensor) -> tuple[float | None, str]:
+def _call_loss(name: str, fn: Any, logits: torch.Tensor) -> tuple[float | None, str]:
     """``fn(logits)`` as a float, or None and why not (the learner's code must not crash)."""
     if _missing(fn):
         return None, f"{name}: {NOT_YET}"
@@ -36,10 +36,10 @@ def _call_loss(ex: str, name: str, fn: Any, logits: torch.Tensor) -> tuple[float
     return value, ""
 
 
-def _loss_part(ex: str, name: str, fn: Any, reference: Callable[[torch.Tensor], torch.Tensor],
+def _loss_part(name: str, fn: Any, reference: Callable[[torch.Tensor], torch.Tensor],
                slips: dict[str, Callable[[torch.Tensor], torch.Tensor]]) -> tuple[bool, str]:
     """Compare a loss function with ``reference`` on fixed logits; name a known slip if any."""
-    value, why = _call_loss(ex, name, fn, _LOGITS)
+    value, why = _call_loss(name, fn, _LOGITS)
     if value is None:
         return False, why
     want = float(reference(_LOGITS))
@@ -66,11 +66,11 @@ def check_bce_label_losses(loss_called_real: Any, loss_called_fake: Any) -> bool
     ``-log sigmoid(l) = softplus(-l)`` for "real", ``-log(1 - sigmoid(l)) = softplus(l)``."""
     ex = "04.1"
     parts = [
-        _loss_part(ex, "loss_called_real", loss_called_real, lambda x: F.softplus(-x).mean(),
+        _loss_part("loss_called_real", loss_called_real, lambda x: F.softplus(-x).mean(),
                    {"labels of 0: that is the 'fake' loss": lambda x: F.softplus(x).mean(),
                     "sigmoid taken twice: BCEWithLogitsLoss wants logits, not probabilities":
                     _twice_sigmoid(1.0)}),
-        _loss_part(ex, "loss_called_fake", loss_called_fake, lambda x: F.softplus(x).mean(),
+        _loss_part("loss_called_fake", loss_called_fake, lambda x: F.softplus(x).mean(),
                    {"labels of 1: that is the 'real' loss": lambda x: F.softplus(-x).mean(),
                     "sigmoid taken twice: BCEWithLogitsLoss wants logits, not probabilities":
                     _twice_sigmoid(0.0)}),
@@ -85,7 +85,7 @@ def check_minimax_g_loss(g_loss: Any) -> bool:
     logits, which is ``-softplus(l)`` averaged."""
     ex = "04.2"
     ok, text = _loss_part(
-        ex, "g_loss", g_loss, lambda x: -F.softplus(x).mean(),
+        "g_loss", g_loss, lambda x: -F.softplus(x).mean(),
         {"that is the non-saturating loss -log D(G(z)), section 2's": lambda x:
          F.softplus(-x).mean(),
          "wrong sign: minimax G *minimises* log(1 - D(G(z))), which is -softplus(l)": lambda x:
