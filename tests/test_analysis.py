@@ -115,6 +115,31 @@ def test_prediction_error_max_reduction_keeps_a_one_frame_event():
         prediction_error(LastFrame(), event, reduce="median")
 
 
+class Extrapolate(nn.Module):
+    """A stand-in predictor that continues the last two frames' change (constant velocity)."""
+
+    def forward(self, past: torch.Tensor) -> torch.Tensor:
+        step = past[:, :, -1:] - past[:, :, -2:-1]
+        k = torch.arange(1, past.shape[2] + 1, dtype=past.dtype).view(1, 1, -1, 1, 1)
+        return past[:, :, -1:] + k * step
+
+
+def test_next_frame_error_reads_the_frames_just_before_each_target():
+    from vgan_utils.analysis import next_frame_error
+
+    ramp = torch.linspace(-1, 1, 20).view(1, 1, 20, 1, 1).expand(2, 1, 20, 4, 4).clone()
+    assert torch.allclose(next_frame_error(Extrapolate(), ramp), torch.zeros(2), atol=1e-10)
+    ramp[1, :, 15:] += 0.5  # a jump at frame 15, then the same motion
+    err = next_frame_error(Extrapolate(), ramp, batch_size=3)
+    assert err[0].abs() < 1e-10 and err[1].item() == pytest.approx(0.25)
+    # ten steps ahead, the same jump is averaged with nine exact frames of another context
+    assert prediction_error(Extrapolate(), ramp)[1] < err[1]
+    with pytest.raises(ValueError, match=r"T > 10"):
+        next_frame_error(Extrapolate(), ramp[:, :, :10])
+    with pytest.raises(ValueError, match="first frame"):
+        next_frame_error(lambda p: p[:, :, :, :2], ramp)
+
+
 def test_windowed_mahalanobis_sees_a_short_event_that_whole_clips_average_away():
     from vgan_utils.analysis import WindowedMahalanobis, windows
 

@@ -13,7 +13,9 @@
   clip's features from the normal clips' Gaussian, ``sqrt((f - mu)^T S^-1 (f - mu))``.
 * :func:`prediction_error` -- the anomaly score of Liu et al. 2018 ("Future Frame Prediction
   for Anomaly Detection -- A New Baseline"): how badly a frame predictor (notebook 06's API:
-  ``predictor(past (N, C, 10, H, W)) -> next 10 frames``) predicts what really came next.
+  ``predictor(past (N, C, 10, H, W)) -> next 10 frames``) predicts what really came next;
+  :func:`next_frame_error`, Liu et al.'s own protocol: each frame predicted one step ahead
+  from the frames before it.
 * :func:`spearman_by_hand` and :func:`auroc_by_hand` -- the two rank statistics written
   out, which notebook 07 checks equal to torchmetrics'.
 * :func:`discriminator_features` and :func:`linear_probe` -- D's penultimate activations as
@@ -138,6 +140,33 @@ def prediction_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
         per_frame = (pred - target).pow(2).transpose(1, 2).flatten(2).mean(2)  # (N, past)
         errors.append(per_frame.mean(1) if reduce == "mean" else per_frame.amax(1))
     return torch.cat(errors)
+
+
+@torch.no_grad()
+def next_frame_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
+                     batch_size: int = 64) -> Tensor:
+    """Worst one-step-ahead squared error per clip (N,), as Liu et al. 2018 score frames.
+
+    For every frame ``t >= past`` the predictor reads the ``past`` frames before it and only
+    its first predicted frame is compared with frame ``t``; the clip keeps its worst frame.
+    One step ahead the future is nearly certain, so a normal clip is predicted sharply and an
+    event (a jump, a stop, a new digit) stands out; ten steps ahead (:func:`prediction_error`)
+    every clip's error already carries the blur of an uncertain future.
+    """
+    if clips.ndim != 5 or clips.shape[2] <= past:
+        raise ValueError(f"clips must be (N, C, T > {past}, H, W) for a {past}-frame "
+                         f"predictor; got {tuple(clips.shape)}")
+    n, steps = clips.shape[0], clips.shape[2] - past
+    context = windows(clips[:, :, :-1], past, 1).flatten(0, 1)  # (N * steps, C, past, H, W)
+    target = clips[:, :, past:].transpose(1, 2).flatten(0, 1)  # (N * steps, C, H, W)
+    errors = []
+    for c, t in zip(context.split(batch_size), target.split(batch_size), strict=True):
+        first = predictor(c)[:, :, 0]
+        if first.shape != t.shape:
+            raise ValueError(f"the predictor's first frame is {tuple(first.shape)}; "
+                             f"expected {tuple(t.shape)}")
+        errors.append((first - t).pow(2).flatten(1).mean(1))
+    return torch.cat(errors).reshape(n, steps).amax(1)
 
 
 def windows(clips: Tensor, length: int, stride: int) -> Tensor:
