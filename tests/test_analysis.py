@@ -86,6 +86,23 @@ def test_discriminator_scores_do_not_depend_on_the_batch():
         discriminator_scores(d, clips, "audio")
 
 
+def test_image_features_are_the_frames_features_averaged():
+    _, d, _ = video_gan("content_motion", length=4, size=8, width=4,
+                        content_dim=3, motion_dim=2)
+    clips = torch.rand(3, 1, 4, 8, 8, generator=G) * 2 - 1
+    feats = discriminator_features(d, clips, "image", batch_size=2)
+    d.image.eval()
+    with torch.no_grad():
+        per_frame = d.image.net[:-1](clips[1].transpose(0, 1)).flatten(1)  # (4, F)
+    assert torch.allclose(feats[1], per_frame.mean(0), atol=1e-6) and d.training
+    # a clip's frames in another order: the same image features, other video features
+    shuffled = clips[:, :, [3, 1, 0, 2]]
+    assert torch.allclose(discriminator_features(d, shuffled, "image"), feats, atol=1e-6)
+    assert not torch.allclose(discriminator_features(d, shuffled), discriminator_features(d, clips))
+    with pytest.raises(ValueError, match="'video' or 'image'"):
+        discriminator_features(d, clips, "audio")
+
+
 def test_train_discriminator_learns_to_separate():
     torch.manual_seed(0)
     d = VideoDiscriminator(length=4, size=8, width=4)

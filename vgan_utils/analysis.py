@@ -62,17 +62,26 @@ def discriminator_scores(discriminator: nn.Module, clips: Tensor, part: str = "v
 
 
 @torch.no_grad()
-def discriminator_features(discriminator: nn.Module, clips: Tensor,
+def discriminator_features(discriminator: nn.Module, clips: Tensor, part: str = "video",
                            batch_size: int = 64) -> Tensor:
-    """The video discriminator's penultimate activations (N, F): everything before its last
-    convolution (the one that makes the logit), flattened; eval mode."""
-    net = _video_part(discriminator)
+    """A discriminator's penultimate activations (N, F): everything before its last
+    convolution (the one that makes the logit), flattened; eval mode. ``part="image"``: the
+    image discriminator of MoCoGAN's pair, on every frame, averaged over the frames."""
+    if part not in ("video", "image"):
+        raise ValueError(f"part must be 'video' or 'image', got {part!r}")
+    net = _video_part(discriminator) if part == "video" else discriminator.image
     was = net.training
     net.eval()
     body = net.net[:-1]
-    feats = torch.cat([body(c).flatten(1) for c in clips.split(batch_size)])
+    out = []
+    for chunk in clips.split(batch_size):
+        if part == "video":
+            out.append(body(chunk).flatten(1))
+        else:
+            n, t = chunk.shape[0], chunk.shape[2]
+            out.append(body(chunk.transpose(1, 2).flatten(0, 1)).reshape(n, t, -1).mean(1))
     net.train(was)
-    return feats
+    return torch.cat(out)
 
 
 def train_discriminator(discriminator: nn.Module, real_batch: Callable[[int], Tensor],
