@@ -11,7 +11,7 @@ from vgan_utils.failures import (
     swing,
     windowed_mean,
 )
-from vgan_utils.race import parse_recipe
+from vgan_utils.train import parse_recipe
 
 
 def test_collapse_drop_is_best_minus_last():

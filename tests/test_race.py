@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from vgan_utils.judge import default_path
-from vgan_utils.race import parse_recipe
+from vgan_utils.train import parse_recipe
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 

@@ -51,6 +51,22 @@ def test_refuses_to_overwrite_or_resume_nothing(tmp_path):
     assert (tmp_path / "x.pt").read_bytes() == b"precious"
 
 
+def test_config_takes_a_race_spec_and_resumes_it(tmp_path):
+    spec = "smoke,width=4,lr_d=3e-4"
+    out = str(tmp_path / "v.pt")
+    base = ["--device", "cpu", "--log-every", "2", "--out", out]
+    assert train.main(["--config", spec, "--steps", "2", *base]) == 0
+    state = load_checkpoint(tmp_path / "v.pt")
+    assert state["run"]["name"] == spec and state["run"]["width"] == 4
+    assert state["run"]["train"]["lr_d"] == 3e-4
+    assert train.load_generator(tmp_path / "v.pt").width == 4
+    assert train.main(["--config", spec, "--steps", "4", "--resume", *base]) == 0
+    with pytest.raises(SystemExit, match="holds a 'smoke,width=4,lr_d=3e-4' run"):
+        train.main(["--config", "smoke", "--steps", "6", "--resume", *base])
+    with pytest.raises(SystemExit, match="not a field of RunConfig"):
+        train.main(["--config", "smoke,widht=4", "--steps", "2", "--out", str(tmp_path / "w.pt")])
+
+
 def test_load_generator_uses_the_ema_weights(tmp_path):
     cli("--steps", "2", "--out", str(tmp_path / "g.pt"))
     g = train.load_generator(tmp_path / "g.pt")

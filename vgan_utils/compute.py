@@ -39,7 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .clip_recipes import build_clip_networks
 from .frame_nets import FrameDiscriminator, count_parameters
-from .train import CONFIGS, build_generator, build_trainer
+from .train import CONFIGS, build_generator, build_trainer, parse_recipe
 from .training import GANTrainer
 
 KINDS = ("frames", "clips")
@@ -140,10 +140,8 @@ def step_cost(kind: str, size: int = 32, length: int = 16, batch: int | None = N
 def interleaved_step_times(specs: list[str], steps: int = 20, rounds: int = 5,
                            warmup: int = 3) -> dict[str, float]:
     """Median seconds per training step of each recipe (``"NAME,field=value"``, as in
-    :func:`vgan_utils.race.parse_recipe`), timed ``steps`` steps at a time in ``rounds`` rounds;
+    :func:`vgan_utils.train.parse_recipe`), timed ``steps`` steps at a time in ``rounds`` rounds;
     the order of the recipes turns by one each round. Moving-digit data drawn as in training."""
-    from .race import parse_recipe  # race imports train, which this module also needs
-
     if steps < 1 or rounds < 1:
         raise ValueError(f"steps and rounds must be >= 1, got {steps} and {rounds}")
     trainers = {spec: build_trainer(parse_recipe(spec)) for spec in specs}

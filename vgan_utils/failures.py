@@ -14,7 +14,7 @@
   (:func:`overpowering`).
 
 Each run is a recipe of :data:`vgan_utils.train.CONFIGS` with changes written as
-``"NAME,field=value"`` (:func:`vgan_utils.race.parse_recipe`), trained by the course's engine
+``"NAME,field=value"`` (:func:`vgan_utils.train.parse_recipe`), trained by the course's engine
 and judged every few steps. Taught in ``notebooks/08_why_gans_are_hard.ipynb``.
 """
 
@@ -28,8 +28,7 @@ import numpy as np
 import torch
 
 from .quality import QualityTracker
-from .race import parse_recipe
-from .train import build_trainer, load_generator
+from .train import build_trainer, load_generator, parse_recipe
 from .training import GANTrainer
 
 # The recipe that shows each failure, as one or two changes from a course recipe, and why.

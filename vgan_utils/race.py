@@ -10,17 +10,15 @@ features (:mod:`vgan_utils.video_quality`), and an animated GIF each. The first 
 data scored like a generator: what a perfect one reaches at this N.
 
 A recipe is a name from :data:`vgan_utils.train.CONFIGS`, optionally followed by
-``,field=value`` changes, which is how one change at a time is measured. The command line is
+``,field=value`` changes (:func:`vgan_utils.train.parse_recipe`), which is how one change at a
+time is measured. The command line is
 ``bench/race.py`` (its table of what was tried is ``bench/README.md``); notebooks 04 and 05 run
 a small race and show the full one.
 """
 
 from __future__ import annotations
 
-import ast
-import re
 import time
-from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
@@ -29,43 +27,9 @@ from .clip_recipes import ClipRecipe
 from .display import clip_grid, gif_bytes, image_grid, png_bytes, upscale
 from .judge import load_judge
 from .quality import frame_quality, generate_frames, real_frame_sets
-from .train import CONFIGS, RunConfig, build_trainer
-from .training import TrainConfig
+from .train import RunConfig, build_trainer, parse_recipe
 from .video_judge import load_video_judge
 from .video_quality import clip_quality, generate_clips, real_clip_sets
-
-
-def parse_recipe(spec: str) -> RunConfig | ClipRecipe:
-    """``"NAME[,field=value...]"`` -> the named run with those fields changed.
-
-    Fields of the run (:class:`RunConfig` or :class:`ClipRecipe`) and of its
-    :class:`TrainConfig` may be given; values are Python literals (``2e-3``, ``32``,
-    ``'hinge'``, ``(0.0, 0.99)``, ``None``).
-    """
-    name, _, rest = spec.partition(",")
-    changes = re.split(r",(?=\s*\w+\s*=)", rest) if rest else []  # (0.0, 0.99) stays whole
-    if name not in CONFIGS:
-        raise ValueError(f"unknown recipe {name!r}; named recipes: {', '.join(sorted(CONFIGS))}")
-    run = CONFIGS[name]
-    run_fields = {f.name for f in fields(run)} - {"name", "train"}
-    train_fields = {f.name for f in fields(TrainConfig)}
-    run_kw, train_kw = {}, {}
-    for change in changes:
-        key, sep, text = (part.strip() for part in change.partition("="))
-        if not sep:
-            raise ValueError(f"{spec!r}: write changes as field=value, got {change!r}")
-        try:
-            value = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            value = text  # a bare word such as hinge
-        if key in run_fields:
-            run_kw[key] = value
-        elif key in train_fields:
-            train_kw[key] = value
-        else:
-            raise ValueError(f"{spec!r}: {key!r} is not a field of {type(run).__name__} or "
-                             f"TrainConfig; choose from {sorted(run_fields | train_fields)}")
-    return replace(run, name=spec, train=replace(run.train, **train_kw), **run_kw)
 
 
 def train_for(run: RunConfig | ClipRecipe, budget_s: float, seed: int = 0,

@@ -3,10 +3,12 @@
     python -m vgan_utils.train --config frames32 --steps 6000 --out data/cache/f32.pt
     python -m vgan_utils.train --config frames32 --steps 9000 --out data/cache/f32.pt --resume
     python -m vgan_utils.train --config motion32 --steps 3000 --out data/cache/m32.pt
+    python -m vgan_utils.train --config "frames32,d_width=32" --steps 6000 --out v.pt
     torchrun --nproc_per_node 2 -m vgan_utils.train --config frames32 --steps 6000 --out f.pt
 
-``--steps`` is the total step count, so re-running the same command with ``--resume``
-after a crash finishes the run (a checkpoint is written atomically every
+``--config`` takes a named run or, as ``bench/race.py`` does, a named run with fields changed
+(:func:`parse_recipe`). ``--steps`` is the total step count, so re-running the same command
+with ``--resume`` after a crash finishes the run (a checkpoint is written atomically every
 ``--save-every`` steps). ``--ship PATH`` also writes a small generator-only copy (what
 ``data/frames32.pt`` is; see :func:`ship_generator`). ``--eval-every MINUTES`` judges the
 generator every few minutes of training and keeps FD / floor against training time in the
@@ -41,9 +43,11 @@ The same :func:`build_trainer` gives notebooks 04 and 05's dashboards their trai
 from __future__ import annotations
 
 import argparse
+import ast
+import re
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +128,42 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     "clip_smoke": ClipRecipe("clip_smoke", "one_stream", length=4, width=4, batch_size=2,
                              num_clips=64, model_kw={"z_dim": 16}, train=_DCGAN),
 }
+
+
+def parse_recipe(spec: str) -> RunConfig | ClipRecipe:
+    """``"NAME[,field=value...]"`` -> the named run with those fields changed.
+
+    How ``bench/race.py`` names one change at a time, and what ``--config`` accepts, so that a
+    variant found in a race trains for an hour with the same command line.
+
+    Fields of the run (:class:`RunConfig` or :class:`ClipRecipe`) and of its
+    :class:`TrainConfig` may be given; values are Python literals (``2e-3``, ``32``,
+    ``'hinge'``, ``(0.0, 0.99)``, ``None``).
+    """
+    name, _, rest = spec.partition(",")
+    changes = re.split(r",(?=\s*\w+\s*=)", rest) if rest else []  # (0.0, 0.99) stays whole
+    if name not in CONFIGS:
+        raise ValueError(f"unknown recipe {name!r}; named recipes: {', '.join(sorted(CONFIGS))}")
+    run = CONFIGS[name]
+    run_fields = {f.name for f in fields(run)} - {"name", "train"}
+    train_fields = {f.name for f in fields(TrainConfig)}
+    run_kw, train_kw = {}, {}
+    for change in changes:
+        key, sep, text = (part.strip() for part in change.partition("="))
+        if not sep:
+            raise ValueError(f"{spec!r}: write changes as field=value, got {change!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text  # a bare word such as hinge
+        if key in run_fields:
+            run_kw[key] = value
+        elif key in train_fields:
+            train_kw[key] = value
+        else:
+            raise ValueError(f"{spec!r}: {key!r} is not a field of {type(run).__name__} or "
+                             f"TrainConfig; choose from {sorted(run_fields | train_fields)}")
+    return replace(run, name=spec, train=replace(run.train, **train_kw), **run_kw)
 
 
 def dashboard_controls(run: RunConfig | ClipRecipe) -> dict[str, Any]:
@@ -390,7 +430,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; see the module docstring for examples."""
     p = argparse.ArgumentParser(prog="python -m vgan_utils.train",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("--config", required=True, choices=sorted(CONFIGS))
+    p.add_argument("--config", required=True, metavar="NAME[,field=value...]",
+                   help=f"a named run ({', '.join(sorted(CONFIGS))}), optionally with fields "
+                        "changed as in bench/race.py, e.g. frames32,d_width=32")
     p.add_argument("--steps", type=int, required=True, help="total steps (resumed runs included)")
     p.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     p.add_argument("--resume", action="store_true", help="continue the run saved in --out")
@@ -497,7 +539,10 @@ def main(argv: list[str] | None = None) -> int:
 def train_run(args: argparse.Namespace, world: distributed.World, device: torch.device) -> int:
     """:func:`main`'s training loop on one process of ``world``; rank 0 logs and saves."""
     say = print if world.is_main else (lambda *a, **k: None)
-    run = CONFIGS[args.config]
+    try:
+        run = parse_recipe(args.config)
+    except ValueError as err:
+        sys.exit(str(err))
     error, state = distributed.from_rank0(read_start(args, run) if world.is_main else None,
                                           world)
     if error:
