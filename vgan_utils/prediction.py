@@ -307,12 +307,12 @@ _ADV = TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999
 RECIPES: dict[str, PredictionRecipe] = {
     # MSE only: the blurry baseline (Mathieu et al.'s "L2" model).
     "mse32": PredictionRecipe("mse32", weights=MathieuWeights(adv=0.0, lp=1.0, gdl=0.0, p=2)),
-    # adversarial + L1 + GDL, starting from the MSE predictor. lambda_adv is 0.2, four times
-    # Mathieu et al.'s 0.05 (their L1 and GDL weights): ten steps ahead, 0.05 left the last
-    # frames blurred (sharpness at step 10: 0.29 against 0.65 with 0.2 after 5 minutes of
-    # each, bench/README.md).
+    # adversarial + L1 + GDL, starting from the MSE predictor. lambda_adv is 0.5, ten times
+    # Mathieu et al.'s 0.05 (with their L1 and GDL weights): ten steps ahead, the L1 term
+    # blurs the last frames unless the adversarial term weighs more (sharpness at step 10
+    # after ~28 minutes: 0.70 with 0.2, 0.92 with 0.5; 0.29 with 0.05 after 5; bench/README.md).
     "gan32": PredictionRecipe("gan32", adversarial=True, init="data/predictor_mse32.pt",
-                              weights=MathieuWeights(adv=0.2),
+                              weights=MathieuWeights(adv=0.5),
                               train=replace(_ADV, lr_g=1e-4)),
     # the in-filler: the first and last 5 frames given, the 10 between predicted. It starts from
     # the MSE predictor's weights (same shapes: 10 frames in, 10 out), whose encoder and decoder
