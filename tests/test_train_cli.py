@@ -98,7 +98,8 @@ def test_module_runs_as_a_script():
     result = subprocess.run([sys.executable, "-m", "vgan_utils.train", "--help"],
                             capture_output=True, text=True, env=env, check=True)
     usage = result.stdout.replace(" ", "").replace("\n", "")
-    assert "--config{" + ",".join(sorted(train.CONFIGS)) + "}" in usage
+    assert "--configNAME[,field=value...]" in usage
+    assert "anamedrun(" + ",".join(sorted(train.CONFIGS)) + ")" in usage
 
 
 def test_ship_writes_a_small_generator_only_copy(tmp_path):

@@ -64,11 +64,12 @@ def check_weighted_median(p_abs: Any, A: torch.Tensor, B: torch.Tensor) -> bool:
 @_exercise("06.3")
 def check_adversarial_scale(factor: Any) -> bool:
     """Notebook 06, exercise 3: by what factor the engine's generator loss ``L_adv + g_penalty``
-    exceeds the paper's ``lambda_adv L_adv + lambda_p L_p + lambda_gdl L_gdl`` (recipe
-    ``gan32``'s weights): ``1 / lambda_adv``."""
-    from ..prediction import RECIPES
+    exceeds the paper's ``lambda_adv L_adv + lambda_p L_p + lambda_gdl L_gdl`` at the paper's
+    weights (:class:`~vgan_utils.prediction.MathieuWeights`' defaults; recipe ``gan32`` takes
+    a larger lambda_adv): ``1 / lambda_adv``."""
+    from ..prediction import MathieuWeights
 
-    weights = RECIPES["gan32"].weights
+    weights = MathieuWeights()
     ref = 1 / weights.adv
     ok, text = _check_number("06.3", "factor", factor, ref,
                              {weights.adv ** 2: "inverted: the engine divides by lambda_adv"})
