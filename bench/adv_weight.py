@@ -48,13 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     judge = load_judge(size=32)
     for adv in args.adv:
         trainer = train_for(adv, 60 * args.minutes)
-        net = trainer.generator.net.eval()
-        pred = pm.run_predictor(net, held[:, :, :10])
-        sharp = pm.sharpness_per_step(pred, held[:, :, 10:])
-        mse = pm.mse_per_step(pred, held[:, :, 10:]).mean()
-        fd = pm.judge_at_step(judge, pred, held[:, :, 10:], other[:, :, 10:], 10)
+        preds, table = pm.evaluate({"gan32": trainer.generator.net.eval()}, held)
+        sharp, mse = table["gan32"]["sharpness"], table["gan32"]["mse"]
+        fd = pm.judge_at_step(judge, preds["gan32"], held[:, :, 10:], other[:, :, 10:], 10)
         print(f"lambda_adv {adv}: {trainer.step} steps | sharpness step 1 {sharp[0]:.2f}, "
-              f"5 {sharp[4]:.2f}, 10 {sharp[9]:.2f} | mean MSE {mse:.1f} | "
+              f"5 {sharp[4]:.2f}, 10 {sharp[9]:.2f} | mean MSE {sum(mse) / len(mse):.1f} | "
               f"FD / floor at step 10 {fd['fd_over_floor']:.1f}", flush=True)
     return 0
 

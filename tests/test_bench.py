@@ -92,3 +92,11 @@ def test_gpu_check_sh_without_cuda_exits_0():
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "no CUDA device visible" in done.stdout
+
+
+def test_adv_weight_py_judges_each_weight(capsys):
+    # no training time: the untrained adversarial predictor is the shipped MSE one, judged
+    assert _load("adv_weight").main(["--minutes", "0", "--n", "16", "0.05", "0.5"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["lambda_adv 0.05", "lambda_adv 0.5"]
+    assert all("0 steps" in line and "FD / floor at step 10" in line for line in lines)

@@ -41,47 +41,44 @@ def _video_part(discriminator: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def discriminator_scores(discriminator: nn.Module, clips: Tensor, part: str = "video",
-                         batch_size: int = 64) -> Tensor:
-    """Logits (N,) of clips (N, C, T, H, W): ``part`` = ``"video"`` or ``"image"`` (mean over
-    frames of the image discriminator, for MoCoGAN's pair)."""
+def _per_clip(discriminator: nn.Module, clips: Tensor, part: str, batch_size: int,
+              head: bool) -> Tensor:
+    """One output per clip (N, ...) of the ``part`` of ``discriminator``, in eval mode.
+
+    ``head``: the whole network (its logit), else everything before its last layer (features).
+    The video part reads each clip; the image part (MoCoGAN's pair) reads every frame and its
+    outputs are averaged over the frames.
+    """
     if part not in ("video", "image"):
         raise ValueError(f"part must be 'video' or 'image', got {part!r}")
     net = _video_part(discriminator) if part == "video" else discriminator.image
+    fn = net if head else net.net[:-1]
     was = net.training
     net.eval()
     out = []
     for chunk in clips.split(batch_size):
         if part == "video":
-            out.append(net(chunk).flatten())
+            out.append(fn(chunk).reshape(chunk.shape[0], -1))
         else:
             n, t = chunk.shape[0], chunk.shape[2]
-            out.append(net(chunk.transpose(1, 2).flatten(0, 1)).reshape(n, t).mean(1))
+            out.append(fn(chunk.transpose(1, 2).flatten(0, 1)).reshape(n, t, -1).mean(1))
     net.train(was)
     return torch.cat(out)
 
 
-@torch.no_grad()
+def discriminator_scores(discriminator: nn.Module, clips: Tensor, part: str = "video",
+                         batch_size: int = 64) -> Tensor:
+    """Logits (N,) of clips (N, C, T, H, W): ``part`` = ``"video"`` or ``"image"`` (mean over
+    frames of the image discriminator, for MoCoGAN's pair)."""
+    return _per_clip(discriminator, clips, part, batch_size, head=True).flatten()
+
+
 def discriminator_features(discriminator: nn.Module, clips: Tensor, part: str = "video",
                            batch_size: int = 64) -> Tensor:
     """A discriminator's penultimate activations (N, F): everything before its last
     convolution (the one that makes the logit), flattened; eval mode. ``part="image"``: the
     image discriminator of MoCoGAN's pair, on every frame, averaged over the frames."""
-    if part not in ("video", "image"):
-        raise ValueError(f"part must be 'video' or 'image', got {part!r}")
-    net = _video_part(discriminator) if part == "video" else discriminator.image
-    was = net.training
-    net.eval()
-    body = net.net[:-1]
-    out = []
-    for chunk in clips.split(batch_size):
-        if part == "video":
-            out.append(body(chunk).flatten(1))
-        else:
-            n, t = chunk.shape[0], chunk.shape[2]
-            out.append(body(chunk.transpose(1, 2).flatten(0, 1)).reshape(n, t, -1).mean(1))
-    net.train(was)
-    return torch.cat(out)
+    return _per_clip(discriminator, clips, part, batch_size, head=False)
 
 
 def train_discriminator(discriminator: nn.Module, real_batch: Callable[[int], Tensor],
