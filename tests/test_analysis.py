@@ -20,6 +20,7 @@ from vgan_utils.analysis import (
     spearman_by_hand,
     train_discriminator,
 )
+from vgan_utils.frame_nets import FrameDiscriminator
 from vgan_utils.video_nets import VideoDiscriminator
 from vgan_utils.video_training import ImageVideoDiscriminator, video_gan
 
@@ -101,6 +102,19 @@ def test_image_features_are_the_frames_features_averaged():
     assert not torch.allclose(discriminator_features(d, shuffled), discriminator_features(d, clips))
     with pytest.raises(ValueError, match="'video' or 'image'"):
         discriminator_features(d, clips, "audio")
+
+
+def test_a_frame_discriminator_reads_every_frame_as_the_image_part():
+    d = FrameDiscriminator(size=8, width=4)
+    clips = torch.rand(3, 1, 4, 8, 8, generator=G) * 2 - 1
+    feats = discriminator_features(d, clips, "image")
+    with torch.no_grad():
+        d.eval()
+        per_frame = d.net[:-1](clips[2].transpose(0, 1)).flatten(1)
+        logits = d(clips[2].transpose(0, 1))
+    assert feats.shape == (3, per_frame.shape[1])
+    assert torch.allclose(feats[2], per_frame.mean(0), atol=1e-6)
+    assert torch.allclose(discriminator_scores(d, clips, "image")[2], logits.mean(), atol=1e-6)
 
 
 def test_train_discriminator_learns_to_separate():

@@ -7,6 +7,7 @@ from torch import nn
 from vgan_utils.frame_nets import (
     FrameDiscriminator,
     FrameGenerator,
+    LayeredGenerator,
     count_parameters,
     dcgan_init_,
     sample_z,
@@ -135,3 +136,19 @@ def test_minibatch_std_sees_a_collapsed_batch():
     assert d(torch.randn(5, 1, 32, 32)).shape == (5,)
     with pytest.raises(ValueError, match="at least 2"):
         d.eval()(torch.randn(1, 1, 32, 32))
+
+
+def test_layered_generator_is_the_maximum_of_its_layers():
+    g = LayeredGenerator(z_dim=8, size=16, width=4, layers=2).eval()
+    z = torch.randn(3, 8)
+    frames = g(z)
+    assert frames.shape == (3, 1, 16, 16)
+    first, second = g.layer(z[:, :4]), g.layer(z[:, 4:])
+    torch.testing.assert_close(frames, torch.maximum(first, second))
+
+
+def test_layered_generator_names_bad_codes_and_layer_counts():
+    with pytest.raises(ValueError, match="split evenly"):
+        LayeredGenerator(z_dim=9, layers=2)
+    with pytest.raises(ValueError, match=r"\(N, 8\)"):
+        LayeredGenerator(z_dim=8, size=16, width=4)(torch.randn(2, 6))

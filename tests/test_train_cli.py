@@ -13,7 +13,7 @@ from gan_fixtures import single_thread
 
 from vgan_utils import train
 from vgan_utils.checkpoint import load_checkpoint
-from vgan_utils.frame_nets import FrameGenerator
+from vgan_utils.frame_nets import FrameGenerator, LayeredGenerator
 
 
 @pytest.fixture(autouse=True)
@@ -223,3 +223,14 @@ def test_ship_discriminator_writes_a_small_d_only_copy_that_loads(tmp_path):
         train.ship_discriminator(tmp_path / "g.pt", tmp_path / "x.pt")
     with pytest.raises(ValueError, match="--ship-weights discriminator"):
         train.load_discriminator(tmp_path / "g.pt")
+
+
+def test_layered_run_trains_ships_and_loads(tmp_path):
+    full, small = tmp_path / "l.pt", tmp_path / "ls.pt"
+    assert train.main(["--config", "smoke,layers=2,upsample='nearest'", "--device", "cpu",
+                       "--steps", "2", "--out", str(full), "--ship", str(small)]) == 0
+    g = train.load_generator(small)
+    assert isinstance(g, LayeredGenerator) and g.layers == 2 and g.z_dim == 16
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) and m.stride == (2, 2)
+                   for m in g.modules())
+    assert g(torch.zeros(3, 16)).shape == (3, 1, 16, 16)

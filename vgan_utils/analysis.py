@@ -46,12 +46,13 @@ def _per_clip(discriminator: nn.Module, clips: Tensor, part: str, batch_size: in
     """One output per clip (N, ...) of the ``part`` of ``discriminator``, in eval mode.
 
     ``head``: the whole network (its logit), else everything before its last layer (features).
-    The video part reads each clip; the image part (MoCoGAN's pair) reads every frame and its
-    outputs are averaged over the frames.
+    The video part reads each clip; the image part (MoCoGAN's pair, or a frame GAN's
+    discriminator on its own) reads every frame and its outputs are averaged over the frames.
     """
     if part not in ("video", "image"):
         raise ValueError(f"part must be 'video' or 'image', got {part!r}")
-    net = _video_part(discriminator) if part == "video" else discriminator.image
+    net = _video_part(discriminator) if part == "video" else getattr(discriminator, "image",
+                                                                        discriminator)
     fn = net if head else net.net[:-1]
     was = net.training
     net.eval()
@@ -77,7 +78,8 @@ def discriminator_features(discriminator: nn.Module, clips: Tensor, part: str = 
                            batch_size: int = 64) -> Tensor:
     """A discriminator's penultimate activations (N, F): everything before its last
     convolution (the one that makes the logit), flattened; eval mode. ``part="image"``: the
-    image discriminator of MoCoGAN's pair, on every frame, averaged over the frames."""
+    image discriminator of MoCoGAN's pair, or a frame GAN's discriminator (notebook 04's), on
+    every frame, averaged over the frames."""
     return _per_clip(discriminator, clips, part, batch_size, head=False)
 
 

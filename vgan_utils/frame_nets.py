@@ -106,6 +106,41 @@ class FrameGenerator(nn.Module):
         return f"z_dim={self.z_dim}, size={self.size}, channels={self.channels}"
 
 
+class LayeredGenerator(nn.Module):
+    """z ``(N, layers * z_dim)`` -> frames: one shared generator draws ``layers`` frames per
+    code, which are combined by the pixel-wise maximum.
+
+    Moving-digit frames are two digits on black, overlapping by the maximum
+    (:mod:`vgan_utils.synthetic`): the layered generator builds that structure in, as LR-GAN
+    builds a scene from layers (Yang et al. 2017, "LR-GAN: layered recursive generative
+    adversarial networks for image generation"). The layers share their weights, so each draws a
+    sample of one distribution; a frame of two digits is best matched when each layer draws
+    one, which is what it learns. Attributes match :class:`FrameGenerator`'s; ``z_dim`` is the
+    whole code's size. Taught in notebook 04.
+    """
+
+    def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64,
+                 layers: int = 2):
+        super().__init__()
+        if layers < 1 or z_dim % layers:
+            raise ValueError(f"z_dim ({z_dim}) must split evenly into layers >= 1, got {layers}")
+        self.z_dim, self.size, self.channels, self.width = z_dim, size, channels, width
+        self.layers = layers
+        self.layer = FrameGenerator(z_dim // layers, size, channels, width)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() == 4 and z.shape[2:] == (1, 1):
+            z = z.flatten(1)
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(
+                f"LayeredGenerator expects z of shape (N, {self.z_dim}); got {tuple(z.shape)}")
+        drawn = self.layer(z.reshape(z.shape[0] * self.layers, -1))
+        return drawn.unflatten(0, (z.shape[0], self.layers)).amax(dim=1)
+
+    def extra_repr(self) -> str:
+        return f"z_dim={self.z_dim}, layers={self.layers}"
+
+
 class MinibatchStd(nn.Module):
     """Append one channel: the mean over features and positions of the batch's std-deviation.
 

@@ -58,7 +58,7 @@ from torch import nn
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .clip_recipes import ClipRecipe, build_clip_networks, build_video_trainer, recipe_controls
-from .frame_nets import FrameDiscriminator, FrameGenerator, sample_z
+from .frame_nets import FrameDiscriminator, FrameGenerator, LayeredGenerator, sample_z
 from .quality import QualityTracker, format_quality
 from .runtime import setup
 from .synthetic import MovingDigits, resize_frames
@@ -80,6 +80,7 @@ class RunConfig:
     d_norm: str = "auto"  # the discriminator's normalisation (see FrameDiscriminator)
     minibatch_std: bool = False  # D sees the batch's spread (Karras et al. 2018)
     upsample: str = "transpose"  # G's doubling steps: "transpose" (DCGAN) or "nearest"
+    layers: int = 1  # > 1: G draws this many layers per frame, combined by the maximum
     batch_size: int = 64
     data_size: int = 64  # frames are drawn at this size and area-downsampled to `size`
     num_clips: int = 10_000
@@ -187,9 +188,10 @@ def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     """The run's generator with fresh DCGAN-initialised weights."""
     if isinstance(run, ClipRecipe):
         return build_clip_networks(run)[0]
-    generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width)
+    generator = (FrameGenerator(run.z_dim, run.size, run.channels, run.width) if run.layers == 1
+                 else LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers))
     if run.upsample == "nearest":
-        resize_convolutions_(generator)
+        resize_convolutions_(getattr(generator, "layer", generator))
     elif run.upsample != "transpose":
         raise ValueError(f"upsample must be 'transpose' or 'nearest', got {run.upsample!r}")
     return generator
