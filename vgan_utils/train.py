@@ -98,10 +98,11 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
                                d_norm="batch", train=_DCGAN),
     "dcgan_classic32": RunConfig("dcgan_classic32", size=32, width=32, spectral_norm=False,
                                  d_norm="batch", train=_DCGAN),
-    # 32x32, the course's CPU recipe (notebook 04's live run, the cpu profile, the shipped
-    # data/frames32.pt): the classic recipe with five times its learning rate, batch 32, and a
-    # discriminator half the generator's width, which doubles the steps per second. Each
-    # change was raced one at a time against the others (bench/README.md).
+    # 32x32, the course's CPU recipe (notebook 04's live run, the cpu profile): the classic
+    # recipe with five times its learning rate, batch 32, and a discriminator half the
+    # generator's width, which doubles the steps per second. Each change was raced one at a
+    # time against the others (bench/README.md). The shipped data/frames32.pt is an hour of
+    # "frames32,d_width=32": with steps to spare, the wider D did better (data/README.md).
     "frames32": RunConfig("frames32", size=32, width=32, d_width=16, spectral_norm=False,
                           d_norm="batch", batch_size=32,
                           train=TrainConfig(loss="nonsaturating", lr_g=1e-3, lr_d=1e-3,
