@@ -116,7 +116,8 @@ class LayeredGenerator(nn.Module):
     adversarial networks for image generation"). The layers share their weights, so each draws a
     sample of one distribution; a frame of two digits is best matched when each layer draws
     one, which is what it learns. Attributes match :class:`FrameGenerator`'s; ``z_dim`` is the
-    whole code's size. Taught in notebook 04.
+    whole code's size. A recipe field (``layers=2``); raced against ``frames32`` for notebook
+    04 and not adopted: drawing twice costs a fifth of the steps (``bench/README.md``).
     """
 
     def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64,
