@@ -70,7 +70,7 @@ def _per_clip(discriminator: nn.Module, clips: Tensor, part: str, batch_size: in
 def discriminator_scores(discriminator: nn.Module, clips: Tensor, part: str = "video",
                          batch_size: int = 64) -> Tensor:
     """Logits (N,) of clips (N, C, T, H, W): ``part`` = ``"video"`` or ``"image"`` (mean over
-    frames of the image discriminator, for MoCoGAN's pair)."""
+    frames of the image discriminator of MoCoGAN's pair, or of a frame GAN's discriminator)."""
     return _per_clip(discriminator, clips, part, batch_size, head=True).flatten()
 
 
