@@ -187,3 +187,52 @@ def test_windowed_mahalanobis_sees_a_short_event_that_whole_clips_average_away()
     whole_auroc = auroc_by_hand(torch.cat([whole(mean_pixel(test)), whole(mean_pixel(odd))]),
                                 labels)
     assert windowed_auroc == 1.0 and windowed_auroc >= whole_auroc
+
+
+def test_frame_changes_are_the_difference_of_window_means():
+    from vgan_utils.analysis import frame_changes
+
+    f = torch.randn(3, 10, 2, generator=G)
+    c = frame_changes(f, 3)
+    assert c.shape == (3, 5, 2)
+    for i, t in enumerate(range(3, 8)):
+        assert torch.allclose(c[:, i], f[:, t:t + 3].mean(1) - f[:, t - 3:t].mean(1), atol=1e-6)
+    with pytest.raises(ValueError, match="k must be in 1..T // 2 = 5"):
+        frame_changes(f, 6)
+
+
+def test_change_mahalanobis_catches_a_feature_that_switches_mid_clip():
+    from vgan_utils.analysis import ChangeMahalanobis
+
+    def per_frame(clips):  # (N, C, T, H, W) -> (N, T, 2): left and right halves' brightness
+        return torch.stack([clips[..., :2].mean((1, 3, 4)), clips[..., 2:].mean((1, 3, 4))], 2)
+
+    def clips(n, switch):
+        x = torch.randn(n, 1, 12, 4, 4, generator=G) * 0.1
+        side = torch.randint(0, 2, (n,), generator=G)
+        for i in range(n):  # a bright half that stays, or (switch) moves to the other half
+            cols = slice(0, 2) if side[i] == 0 else slice(2, 4)
+            other = slice(2, 4) if side[i] == 0 else slice(0, 2)
+            x[i, :, :, :, cols] += 1.0
+            if switch:
+                x[i, :, 6:, :, cols] -= 1.0
+                x[i, :, 6:, :, other] += 1.0
+        return x
+
+    scorer = ChangeMahalanobis(per_frame, clips(200, False), k=3)
+    labels = torch.cat([torch.zeros(30), torch.ones(30)]).long()
+    scores = torch.cat([scorer(clips(30, False)), scorer(clips(30, True))])
+    assert scores.shape == (60,) and auroc_by_hand(scores, labels) == 1.0
+
+
+def test_motion_surprise_sees_a_stop_that_the_forecast_did_not():
+    from vgan_utils.analysis import motion_surprise, next_frames
+
+    ramp = torch.linspace(-1, 1, 20).view(1, 1, 20, 1, 1).expand(2, 1, 20, 4, 4).clone()
+    step = float(ramp[0, 0, 1, 0, 0] - ramp[0, 0, 0, 0, 0])
+    ramp[1, :, 15:] = ramp[1, :, 14:15]  # clip 1 stops changing at frame 15
+    forecast = next_frames(Extrapolate(), ramp, batch_size=3)
+    assert forecast.shape == (2, 1, 10, 4, 4)
+    assert torch.allclose(forecast[0], ramp[0, :, 10:], atol=1e-6)
+    surprise = motion_surprise(Extrapolate(), ramp)
+    assert surprise[0].abs() < 1e-6 and surprise[1].item() == pytest.approx(step, rel=1e-4)

@@ -15,7 +15,10 @@
   for Anomaly Detection -- A New Baseline"): how badly a frame predictor (notebook 06's API:
   ``predictor(past (N, C, 10, H, W)) -> next 10 frames``) predicts what really came next;
   :func:`next_frame_error`, Liu et al.'s own protocol: each frame predicted one step ahead
-  from the frames before it.
+  from the frames before it; :func:`motion_surprise`, how much more the forecast moved than
+  the clip did.
+* :class:`ChangeMahalanobis` -- the Mahalanobis score of how per-frame features (the frame
+  judge's digits) change within a clip.
 * :func:`spearman_by_hand` and :func:`auroc_by_hand` -- the two rank statistics written
   out, which notebook 07 checks equal to torchmetrics'.
 * :func:`discriminator_features` and :func:`linear_probe` -- D's penultimate activations as
@@ -151,6 +154,25 @@ def prediction_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
 
 
 @torch.no_grad()
+def next_frames(predictor: nn.Module, clips: Tensor, past: int = PAST,
+                batch_size: int = 64) -> Tensor:
+    """One-step-ahead forecasts (N, C, T - past, H, W): frame ``t >= past`` predicted from
+    the ``past`` frames before it (the first frame of the predictor's forecast)."""
+    if clips.ndim != 5 or clips.shape[2] <= past:
+        raise ValueError(f"clips must be (N, C, T > {past}, H, W) for a {past}-frame "
+                         f"predictor; got {tuple(clips.shape)}")
+    n, c, t, h, w = clips.shape
+    context = windows(clips[:, :, :-1], past, 1).flatten(0, 1)  # (N * steps, C, past, H, W)
+    firsts = []
+    for chunk in context.split(batch_size):
+        first = predictor(chunk)[:, :, 0]
+        if first.shape != (len(chunk), c, h, w):
+            raise ValueError(f"the predictor's first frame is {tuple(first.shape)}; "
+                             f"expected {(len(chunk), c, h, w)}")
+        firsts.append(first)
+    return torch.cat(firsts).reshape(n, t - past, c, h, w).transpose(1, 2)
+
+
 def next_frame_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
                      batch_size: int = 64) -> Tensor:
     """Worst one-step-ahead squared error per clip (N,), as Liu et al. 2018 score frames.
@@ -158,23 +180,28 @@ def next_frame_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
     For every frame ``t >= past`` the predictor reads the ``past`` frames before it and only
     its first predicted frame is compared with frame ``t``; the clip keeps its worst frame.
     One step ahead the future is nearly certain, so a normal clip is predicted sharply and an
-    event (a jump, a stop, a new digit) stands out; ten steps ahead (:func:`prediction_error`)
+    event (a jump, a new digit) stands out; ten steps ahead (:func:`prediction_error`)
     every clip's error already carries the blur of an uncertain future.
     """
-    if clips.ndim != 5 or clips.shape[2] <= past:
-        raise ValueError(f"clips must be (N, C, T > {past}, H, W) for a {past}-frame "
-                         f"predictor; got {tuple(clips.shape)}")
-    n, steps = clips.shape[0], clips.shape[2] - past
-    context = windows(clips[:, :, :-1], past, 1).flatten(0, 1)  # (N * steps, C, past, H, W)
-    target = clips[:, :, past:].transpose(1, 2).flatten(0, 1)  # (N * steps, C, H, W)
-    errors = []
-    for c, t in zip(context.split(batch_size), target.split(batch_size), strict=True):
-        first = predictor(c)[:, :, 0]
-        if first.shape != t.shape:
-            raise ValueError(f"the predictor's first frame is {tuple(first.shape)}; "
-                             f"expected {tuple(t.shape)}")
-        errors.append((first - t).pow(2).flatten(1).mean(1))
-    return torch.cat(errors).reshape(n, steps).amax(1)
+    forecast = next_frames(predictor, clips, past, batch_size)
+    return (forecast - clips[:, :, past:]).pow(2).mean((1, 3, 4)).amax(1)
+
+
+def motion_surprise(predictor: nn.Module, clips: Tensor, past: int = PAST,
+                    batch_size: int = 64) -> Tensor:
+    """How much more a frame predictor expected things to move than they did, worst step (N,).
+
+    At every frame ``t >= past``: the mean absolute change from frame ``t - 1`` to the
+    one-step forecast of frame ``t``, minus the change to the real frame ``t``. A digit that
+    stops is only one step's motion away from the forecast, an error as small as a normal
+    clip's, but the forecast still moves it and the frame does not: the missing motion is
+    the sign of the event, and in normal clips the two changes agree.
+    """
+    forecast = next_frames(predictor, clips, past, batch_size)
+    before = clips[:, :, past - 1:-1]
+    expected = (forecast - before).abs().mean((1, 3, 4))  # (N, steps)
+    actual = (clips[:, :, past:] - before).abs().mean((1, 3, 4))
+    return (expected - actual).amax(1)
 
 
 def windows(clips: Tensor, length: int, stride: int) -> Tensor:
@@ -206,6 +233,43 @@ class WindowedMahalanobis:
     def __call__(self, clips: Tensor) -> Tensor:
         f = self._window_features(clips)
         return self.distance(f.flatten(0, 1)).reshape(f.shape[:2]).amax(1)
+
+
+def frame_changes(per_frame: Tensor, k: int) -> Tensor:
+    """Per-frame features (N, T, D) -> (N, T - 2k + 1, D): at every frame t from k to T - k,
+    the mean over frames [t, t + k) minus the mean over frames [t - k, t)."""
+    if not 1 <= k <= per_frame.shape[1] // 2:
+        raise ValueError(f"k must be in 1..T // 2 = {per_frame.shape[1] // 2} for "
+                         f"{per_frame.shape[1]} frames; got {k}")
+    csum = F.pad(per_frame.double().cumsum(1), (0, 0, 1, 0))  # csum[:, t]: sum of frames < t
+    t = torch.arange(k, per_frame.shape[1] - k + 1)
+    before = (csum[:, t] - csum[:, t - k]) / k
+    after = (csum[:, t + k] - csum[:, t]) / k
+    return (after - before).to(per_frame.dtype)
+
+
+class ChangeMahalanobis:
+    """How unusually a clip's per-frame features change: the worst frame's Mahalanobis score.
+
+    ``per_frame`` maps clips (N, C, T, H, W) to features (N, T, D), one row per frame (e.g.
+    the frame judge's digit probabilities). At each frame the change from the ``k`` frames
+    before it to the ``k`` frames from it on (:func:`frame_changes`) is scored against the
+    Gaussian of the changes in normal clips. A normal clip keeps its digits, so changes in
+    "which digits" directions stay small and a digit that becomes another stands out, while
+    directions that vary in normal clips (where the digits are) are discounted.
+    """
+
+    def __init__(self, per_frame: Callable[[Tensor], Tensor], normal_clips: Tensor, k: int = 4,
+                 shrink: float = 1e-3) -> None:
+        self.per_frame, self.k = per_frame, k
+        self.distance = Mahalanobis(self._changes(normal_clips).flatten(0, 1), shrink)
+
+    def _changes(self, clips: Tensor) -> Tensor:
+        return frame_changes(self.per_frame(clips), self.k)
+
+    def __call__(self, clips: Tensor) -> Tensor:
+        c = self._changes(clips)
+        return self.distance(c.flatten(0, 1)).reshape(c.shape[:2]).amax(1)
 
 
 def ranks(x: Tensor) -> Tensor:
