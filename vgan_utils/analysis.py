@@ -125,6 +125,10 @@ class Mahalanobis:
         d = features.double() - self.mean
         return torch.einsum("nd,de,ne->n", d, self.precision, d).clamp_min(0).sqrt().float()
 
+    def worst(self, features: Tensor) -> Tensor:
+        """Features (N, W, D), W per clip (windows, frames) -> each clip's largest score (N,)."""
+        return self(features.flatten(0, 1)).reshape(features.shape[:2]).amax(1)
+
 
 @torch.no_grad()
 def prediction_error(predictor: nn.Module, clips: Tensor, past: int = PAST,
@@ -231,8 +235,7 @@ class WindowedMahalanobis:
         return self.features(w.flatten(0, 1)).reshape(w.shape[0], w.shape[1], -1)
 
     def __call__(self, clips: Tensor) -> Tensor:
-        f = self._window_features(clips)
-        return self.distance(f.flatten(0, 1)).reshape(f.shape[:2]).amax(1)
+        return self.distance.worst(self._window_features(clips))
 
 
 def frame_changes(per_frame: Tensor, k: int) -> Tensor:
@@ -268,8 +271,7 @@ class ChangeMahalanobis:
         return frame_changes(self.per_frame(clips), self.k)
 
     def __call__(self, clips: Tensor) -> Tensor:
-        c = self._changes(clips)
-        return self.distance(c.flatten(0, 1)).reshape(c.shape[:2]).amax(1)
+        return self.distance.worst(self._changes(clips))
 
 
 def ranks(x: Tensor) -> Tensor:
