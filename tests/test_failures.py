@@ -95,5 +95,9 @@ def test_judged_run_can_start_from_the_shipped_generator():
     weights = dict(load_generator(shipped).named_parameters())
     moved = dict(trace.trainer.generator.named_parameters())  # one Adam step of 1e-3 later
     assert all(torch.allclose(weights[k], moved[k], atol=2e-3) for k in weights)
-    with pytest.raises(RuntimeError):  # a recipe whose G has another shape cannot start there
-        judged_run("frames32,width=8", steps=1, eval_every=1, tracker=_Tracker(), start=shipped)
+    narrow = judged_run("frames32,width=8", steps=1, eval_every=1, tracker=_Tracker(),
+                        start=shipped)  # G's shape is the file's, D's the recipe's
+    assert narrow.trainer.generator.width == load_generator(shipped).width
+    assert narrow.trainer.discriminator.width == parse_recipe("frames32").d_width
+    with pytest.raises(ValueError, match="draws"):
+        judged_run("frames32,size=16", steps=1, eval_every=1, tracker=_Tracker(), start=shipped)

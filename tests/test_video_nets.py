@@ -203,6 +203,18 @@ def test_reused_image_generator_keeps_its_weights():
     torch.testing.assert_close(g(g.join_z(content, h0, noise))[:, :, 2], frame)
 
 
+def test_motion_map_starts_as_mocogan_and_reaches_every_dimension():
+    own, every = tiny_mocogan(), tiny_mocogan(motion_to="all")
+    every.load_state_dict(own.state_dict(), strict=False)
+    z = own.sample_z(3, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(every(z), own(z))  # the map starts at zero
+    every(z).square().mean().backward()
+    grad = every.motion_map.weight.grad
+    assert grad.shape == (9, 3) and (grad[:6].abs().sum(dim=1) > 0).all()  # content dims too
+    with pytest.raises(ValueError, match="motion_to"):
+        tiny_mocogan(motion_to="some")
+
+
 # --- one discriminator step learns -----------------------------------------------------------
 
 def _d_step_lowers_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> None:

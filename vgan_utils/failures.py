@@ -21,14 +21,15 @@ and judged every few steps. Taught in ``notebooks/08_why_gans_are_hard.ipynb``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .checkpoint import load_checkpoint
 from .quality import QualityTracker
-from .train import build_trainer, load_generator, parse_recipe
+from .train import RunConfig, build_trainer, load_generator, parse_recipe, run_config_from
 from .training import GANTrainer
 
 # The recipe that shows each failure, as one or two changes from a course recipe, and why.
@@ -70,18 +71,35 @@ class Trace:
         return np.array(self.trainer.history[key], dtype=float)
 
 
+GENERATOR_FIELDS = ("z_dim", "width", "upsample", "layers")  # what G's shape depends on
+
+
+def generator_of(run: RunConfig, start: str | Path) -> RunConfig:
+    """``run`` with the generator shape of the shipped checkpoint ``start``.
+
+    Why: notebook 08 continues the shipped generator under other recipes, whose own widths
+    were chosen for short runs from scratch.
+    """
+    shipped = run_config_from(load_checkpoint(start))
+    if (shipped.size, shipped.channels) != (run.size, run.channels):
+        raise ValueError(f"{start} draws {shipped.channels}x{shipped.size}x{shipped.size} "
+                         f"frames, the recipe {run.name!r} {run.channels}x{run.size}x{run.size}")
+    return replace(run, **{name: getattr(shipped, name) for name in GENERATOR_FIELDS})
+
+
 def judged_run(recipe: str, steps: int, eval_every: int, tracker: QualityTracker,
                seed: int = 0, device: torch.device | str = "cpu",
                start: str | Path | None = None) -> Trace:
     """Train ``recipe`` for ``steps`` steps, judging G (EMA if kept) every ``eval_every``.
 
     ``start``: a shipped generator checkpoint (e.g. ``data/frames32.pt``) whose weights G
-    starts from, against a fresh discriminator; its architecture must be the recipe's. The
-    first evaluation is at step 0. The tracker's frame size must be the recipe's.
+    starts from, against a fresh discriminator; G's shape (``GENERATOR_FIELDS``) is the
+    file's, D and the training settings are the recipe's. The first evaluation is at step 0.
+    The tracker's frame size must be the recipe's.
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(f"steps and eval_every must be >= 1, got {steps} and {eval_every}")
-    run = parse_recipe(recipe)
+    run = parse_recipe(recipe) if start is None else generator_of(parse_recipe(recipe), start)
     if run.size != tracker.judge.config.size:
         raise ValueError(f"{recipe!r} makes {run.size}x{run.size} frames; the tracker judges "
                          f"{tracker.judge.config.size}x{tracker.judge.config.size}")

@@ -101,8 +101,9 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     # 32x32, the course's CPU recipe (notebook 04's live run, the cpu profile): the classic
     # recipe with five times its learning rate, batch 32, and a discriminator half the
     # generator's width, which doubles the steps per second. Each change was raced one at a
-    # time against the others (bench/README.md). The shipped data/frames32.pt is an hour of
-    # "frames32,d_width=32": with steps to spare, the wider D did better (data/README.md).
+    # time against the others (bench/README.md). The shipped data/frames32.pt is 52 minutes
+    # of "frames32,width=48,d_width=48": with steps to spare, wider networks did better
+    # (data/README.md).
     "frames32": RunConfig("frames32", size=32, width=32, d_width=16, spectral_norm=False,
                           d_norm="batch", batch_size=32,
                           train=TrainConfig(loss="nonsaturating", lr_g=1e-3, lr_d=1e-3,
@@ -117,8 +118,11 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     "content_motion32": ClipRecipe("content_motion32", "content_motion",
                                    model_kw={"content_dim": 50, "motion_dim": 10},
                                    train=_DCGAN),
+    # motion32: MoCoGAN on notebook 04's shipped generator, its motion state also mapped into
+    # the whole latent code (motion_to="all"; raced against motion_to="own" in bench/README.md)
     "motion32": ClipRecipe("motion32", "content_motion", image_generator="data/frames32.pt",
-                           model_kw={"content_dim": 90, "motion_dim": 10}, train=_DCGAN),
+                           model_kw={"content_dim": 90, "motion_dim": 10, "motion_to": "all"},
+                           train=_DCGAN),
     "frames64": RunConfig("frames64", size=64, width=32, spectral_norm=False, d_norm="batch",
                           batch_size=32,
                           train=TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,

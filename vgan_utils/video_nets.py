@@ -357,22 +357,36 @@ class ContentMotionGenerator(nn.Module):
     notebook 04's trained one (its ``z_dim`` must equal ``content_dim + motion_dim``) so that
     only motion is left to learn. A passed-in generator keeps its weights.
     :meth:`same_content_z` and :meth:`same_motion_z` build codes that vary one factor only.
-    Taught in ``notebooks/05_frames_to_clips.ipynb``.
+
+    ``motion_to="all"`` also adds a learned linear map of ``h_t`` to the *whole* code
+    (zero at the start, so the generator starts as MoCoGAN's): a trained image generator's
+    latent dimensions each mix what is drawn and where, so motion confined to its own
+    ``motion_dim`` dimensions cannot move a digit without changing it; the map lets training
+    find directions that move it. Taught in ``notebooks/05_frames_to_clips.ipynb``.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
                  content_dim: int = 50, motion_dim: int = 10, noise_dim: int | None = None,
-                 width: int = 32, image_generator: nn.Module | None = None) -> None:
+                 width: int = 32, image_generator: nn.Module | None = None,
+                 motion_to: str = "own") -> None:
         super().__init__()
         if length < 1:
             raise ValueError(f"clip length must be >= 1, got {length}")
         if min(content_dim, motion_dim) < 1:
             raise ValueError("content_dim and motion_dim must be >= 1")
+        if motion_to not in ("own", "all"):
+            raise ValueError(f"motion_to must be 'own' (MoCoGAN: the motion code fills its "
+                             f"own dimensions) or 'all' (also a learned map into every "
+                             f"dimension), got {motion_to!r}")
         self.length, self.size, self.channels, self.width = length, size, channels, width
         self.content_dim, self.motion_dim = content_dim, motion_dim
         self.noise_dim = motion_dim if noise_dim is None else noise_dim
         self.z_dim = content_dim + motion_dim + length * self.noise_dim
         self.recurrent = nn.GRUCell(self.noise_dim, motion_dim)
+        self.motion_to = motion_to
+        if motion_to == "all":
+            self.motion_map = nn.Linear(motion_dim, content_dim + motion_dim, bias=False)
+            nn.init.zeros_(self.motion_map.weight)
         if image_generator is None:
             image_generator = default_image_generator(content_dim + motion_dim, size, channels,
                                                       width)
@@ -431,6 +445,8 @@ class ContentMotionGenerator(nn.Module):
         """Frames from codes: ``content (N, Dc)``, ``motion (N, T, Dm)`` -> ``(N, C, T, H, W)``."""
         n, t = motion.shape[:2]
         codes = torch.cat([content[:, None].expand(-1, t, -1), motion], dim=2)
+        if self.motion_to == "all":
+            codes = codes + self.motion_map(motion)
         frames = self.image_generator(codes.reshape(n * t, -1))
         if frames.dim() != 4 or frames.shape[0] != n * t:
             raise ValueError(f"image_generator must return frames (N*T, C, H, W) = "
@@ -445,4 +461,4 @@ class ContentMotionGenerator(nn.Module):
     def extra_repr(self) -> str:
         return (f"length={self.length}, size={self.size}, channels={self.channels}, "
                 f"content_dim={self.content_dim}, motion_dim={self.motion_dim}, "
-                f"noise_dim={self.noise_dim}, z_dim={self.z_dim}")
+                f"noise_dim={self.noise_dim}, z_dim={self.z_dim}, motion_to={self.motion_to!r}")
