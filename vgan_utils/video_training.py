@@ -102,8 +102,9 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
     ``"two_stream"``: :class:`TwoStreamGenerator` (``z_dim``, ``mask_weight`` in ``kw``;
     ``mask_weight`` defaults to the paper's 0.1) against a :class:`VideoDiscriminator`.
     ``"content_motion"``: :class:`ContentMotionGenerator` (``content_dim``, ``motion_dim``,
-    ``noise_dim``, ``image_generator`` in ``kw``) against an :class:`ImageVideoDiscriminator`
-    of a frame discriminator and a :class:`VideoDiscriminator` (``frames_per_clip`` in ``kw``).
+    ``noise_dim``, ``image_generator``, ``motion_to`` in ``kw``) against an
+    :class:`ImageVideoDiscriminator` of a frame discriminator and a :class:`VideoDiscriminator`
+    (``frames_per_clip`` in ``kw``).
     ``d_width``, ``d_norm`` and ``d_spectral_norm`` configure the discriminators (``d_width``
     defaults to ``width``).
     """
