@@ -29,7 +29,14 @@ import torch
 
 from .checkpoint import load_checkpoint
 from .quality import QualityTracker
-from .train import RunConfig, build_trainer, load_generator, parse_recipe, run_config_from
+from .train import (
+    GENERATOR_FIELDS,
+    RunConfig,
+    build_trainer,
+    load_generator,
+    parse_recipe,
+    run_config_from,
+)
 from .training import GANTrainer
 
 # The recipe that shows each failure, as one or two changes from a course recipe, and why.
@@ -69,9 +76,6 @@ class Trace:
     def history(self, key: str) -> np.ndarray:
         """One of the engine's per-step series (``loss_d``, ``d_real``, ``grad_norm_g``...)."""
         return np.array(self.trainer.history[key], dtype=float)
-
-
-GENERATOR_FIELDS = ("z_dim", "width", "upsample", "layers")  # what G's shape depends on
 
 
 def generator_of(run: RunConfig, start: str | Path) -> RunConfig:

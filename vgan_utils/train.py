@@ -189,6 +189,9 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
     return replace(run, batch_size=int(hp["batch_size"]), z_dim=int(hp["z_dim"]), train=train)
 
 
+GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers")  # what it reads
+
+
 def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     """The run's generator with fresh DCGAN-initialised weights."""
     if isinstance(run, ClipRecipe):
