@@ -7,7 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from vgan_utils import losses
-from vgan_utils.losses import LOSS_NAMES, get_loss, gradient_penalty, r1_penalty
+from vgan_utils.losses import (
+    LOSS_NAMES,
+    get_loss,
+    gradient_penalty,
+    r1_penalty,
+    r2_penalty,
+)
 
 # moderate logits, where sigmoid-then-log is still accurate in float64
 REAL = torch.tensor([-3.0, -0.5, 0.0, 1.2, 4.0], dtype=torch.float64)
@@ -54,6 +60,35 @@ def test_other_d_losses_match_their_formulas():
     torch.testing.assert_close(get_loss("hinge").d_loss(REAL, FAKE), hinge)
     torch.testing.assert_close(get_loss("wasserstein").d_loss(REAL, FAKE),
                                FAKE.mean() - REAL.mean())
+
+
+def test_relativistic_pairing_matches_its_formula_and_needs_real_logits():
+    rp = get_loss("relativistic")
+    assert rp.paired and rp.name not in LOSS_NAMES
+    torch.testing.assert_close(rp.d_loss(REAL, FAKE),
+                               -torch.log(torch.sigmoid(REAL - FAKE)).mean())
+    torch.testing.assert_close(rp.generator_loss(FAKE, REAL),
+                               -torch.log(torch.sigmoid(FAKE - REAL)).mean())
+    # only the differences count: shifting every score leaves both losses unchanged
+    torch.testing.assert_close(rp.d_loss(REAL + 7, FAKE + 7), rp.d_loss(REAL, FAKE))
+    with pytest.raises(ValueError, match="real batch"):
+        rp.generator_loss(FAKE)
+    with pytest.raises(ValueError, match="as many real"):
+        rp.d_loss(REAL, FAKE[:3])
+    # an unpaired loss ignores real logits
+    ns = get_loss("nonsaturating")
+    torch.testing.assert_close(ns.generator_loss(FAKE, REAL), ns.g_loss(FAKE))
+
+
+def test_r2_is_r1s_formula_on_generated_samples():
+    x = torch.randn(4, 3, dtype=torch.float64)
+    w = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    critic = lambda v: (v * w).sum(dim=1) ** 2  # noqa: E731, grad = 2 (v.w) w
+    expected = ((2 * (x @ w))[:, None] * w).pow(2).sum(dim=1).mean()
+    torch.testing.assert_close(r2_penalty(critic, x), expected)
+    torch.testing.assert_close(r2_penalty(critic, x), r1_penalty(critic, x))
+    with pytest.raises(ValueError, match="generated"):
+        r2_penalty(critic, torch.zeros(0, 3))
 
 
 def test_shapes_n_and_n1_give_the_same_loss():

@@ -11,7 +11,7 @@ from gan_fixtures import Z_DIM, conv_trainer, single_thread, toy_batch, toy_trai
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgan_utils.losses import LOSS_NAMES
+from vgan_utils.losses import LOSS_NAMES, PAIRED_LOSS_NAMES
 from vgan_utils.training import (
     HISTORY_KEYS,
     GANTrainer,
@@ -27,7 +27,7 @@ def _one_thread():
         yield
 
 
-@pytest.mark.parametrize("loss", LOSS_NAMES)
+@pytest.mark.parametrize("loss", LOSS_NAMES + PAIRED_LOSS_NAMES)
 def test_every_loss_trains_a_few_steps(loss):
     gp_weight = 1.0 if loss == "wasserstein" else 0.0
     trainer = toy_trainer(TrainConfig(loss=loss, gp_weight=gp_weight))
@@ -61,6 +61,44 @@ def test_d_steps_gp_r1_and_ema_together():
     live = [p for p in trainer.generator.parameters()]
     assert all(not torch.equal(e, p) for e, p in zip(ema, live, strict=True))
     assert torch.equal(trainer.sample(), trainer.ema(trainer.fixed_z))
+
+
+def test_relativistic_loss_with_r1_and_r2_lowers_ds_gradient_on_both_sets():
+    """R3GAN's recipe (Huang et al. 2024) trains; R2 penalises D's slope on the fakes."""
+    def fake_slope(trainer: GANTrainer) -> float:
+        x = trainer.sample().detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(trainer.discriminator(x).sum(), x)
+        return float(grad.pow(2).sum())
+
+    plain = toy_trainer(TrainConfig(loss="relativistic"), seed=1)
+    both = toy_trainer(TrainConfig(loss="relativistic", r1_weight=10.0, r2_weight=10.0),
+                       seed=1)
+    plain.train(20)
+    both.train(20)
+    assert all(math.isfinite(v) for v in both.history["loss_d"] + both.history["loss_g"])
+    assert fake_slope(both) < fake_slope(plain)
+
+
+def test_lazy_regularisation_penalises_every_kth_step_k_times_as_much(monkeypatch):
+    import vgan_utils.training as engine
+
+    calls = []
+    real_r1 = engine.r1_penalty
+
+    def counted(critic, x):
+        calls.append(1)
+        return real_r1(critic, x)
+
+    monkeypatch.setattr(engine, "r1_penalty", counted)
+    lazy = toy_trainer(TrainConfig(r1_weight=1.0, reg_every=3), seed=2)
+    lazy.train(6)
+    assert len(calls) == 2  # steps 0 and 3
+    every = toy_trainer(TrainConfig(r1_weight=1.0), seed=2)
+    lazy3 = toy_trainer(TrainConfig(r1_weight=1.0, reg_every=3), seed=2)
+    real, fake = toy_batch(0), toy_batch(1)
+    torch.testing.assert_close(lazy3._penalties(real, fake), 3 * every._penalties(real, fake))
+    with pytest.raises(ValueError, match="reg_every"):
+        TrainConfig(reg_every=0)
 
 
 def test_training_is_deterministic_by_seed():

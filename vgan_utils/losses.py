@@ -16,6 +16,9 @@ Papers:
 * Wasserstein critic -- Arjovsky et al. 2017, "Wasserstein GAN"; its gradient penalty --
   Gulrajani et al. 2017, "Improved Training of Wasserstein GANs".
 * R1 penalty -- Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?".
+* relativistic pairing (RpGAN) -- Jolicoeur-Martineau 2019, "The relativistic discriminator: a
+  key element missing from standard GAN"; with R1 and R2 -- Huang, Gokaslan, Kuleshov &
+  Tompkin 2024, "The GAN is dead; long live the GAN! A Modern GAN Baseline" (R3GAN).
 
 The source article the course grew from writes the generator's loss with the wrong sign;
 :data:`ARTICLE_SIGN_ERROR` keeps that mistake, for notebook 01 to show what training with
@@ -34,6 +37,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 LOSS_NAMES: tuple[str, ...] = ("minimax", "nonsaturating", "lsgan", "hinge", "wasserstein")
+# Paired losses score each fake against a real sample, so G's loss needs real logits too.
+PAIRED_LOSS_NAMES: tuple[str, ...] = ("relativistic",)
 ARTICLE_SIGN_ERROR = "article_sign_error"
 
 
@@ -43,13 +48,24 @@ class GANLoss:
 
     Both return scalars to minimise. ``bounded_scores`` says whether the engine may report
     ``sigmoid(logit)`` as a probability (true for the cross-entropy losses); for the others
-    the raw score is what is meaningful.
+    the raw score is what is meaningful. A ``paired`` loss's ``g_loss`` takes
+    ``(fake_logits, real_logits)``: call :meth:`generator_loss`, which passes what each needs.
     """
 
     name: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
-    g_loss: Callable[[Tensor], Tensor]
+    g_loss: Callable[..., Tensor]
     bounded_scores: bool = True
+    paired: bool = False
+
+    def generator_loss(self, fake: Tensor, real: Tensor | None = None) -> Tensor:
+        """G's loss on ``fake`` logits; ``real`` logits (no gradient to G) when ``paired``."""
+        if not self.paired:
+            return self.g_loss(fake)
+        if real is None:
+            raise ValueError(f"the {self.name!r} loss pairs each fake with a real sample: "
+                             "pass the real batch's logits too")
+        return self.g_loss(fake, real)
 
 
 def _check_logits(*logits: Tensor) -> None:
@@ -145,6 +161,32 @@ def wasserstein_d_loss(real: Tensor, fake: Tensor) -> Tensor:
     return fake.mean() - real.mean()
 
 
+# --- relativistic pairing (Jolicoeur-Martineau 2019; Huang et al. 2024) -----------------------
+
+def _check_pairs(real: Tensor, fake: Tensor) -> None:
+    _check_logits(real, fake)
+    if real.numel() != fake.numel():
+        raise ValueError(f"a paired loss needs as many real logits as fake ones, got "
+                         f"{real.numel()} and {fake.numel()}")
+
+
+def rp_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """D's RpGAN loss ``E[softplus(-(D(x) - D(G(z))))]``: each real must outscore its fake.
+
+    D is judged only on the *difference* of scores of a pair, so it cannot win by pushing all
+    scores one way; Huang et al. 2024 prove the game, with R1 and R2, has no mode-dropping
+    optimum that the plain cross-entropy loss has.
+    """
+    _check_pairs(real, fake)
+    return F.softplus(fake.flatten() - real.flatten()).mean()
+
+
+def rp_g_loss(fake: Tensor, real: Tensor) -> Tensor:
+    """G's RpGAN loss ``E[softplus(-(D(G(z)) - D(x)))]``: the same pair, the roles swapped."""
+    _check_pairs(real, fake)
+    return F.softplus(real.flatten() - fake.flatten()).mean()
+
+
 _LOSSES: dict[str, GANLoss] = {
     "minimax": GANLoss("minimax", bce_d_loss, minimax_g_loss),
     "nonsaturating": GANLoss("nonsaturating", bce_d_loss, nonsaturating_g_loss),
@@ -152,6 +194,8 @@ _LOSSES: dict[str, GANLoss] = {
     "hinge": GANLoss("hinge", hinge_d_loss, critic_g_loss, bounded_scores=False),
     "wasserstein": GANLoss("wasserstein", wasserstein_d_loss, critic_g_loss,
                            bounded_scores=False),
+    "relativistic": GANLoss("relativistic", rp_d_loss, rp_g_loss, bounded_scores=False,
+                            paired=True),
     ARTICLE_SIGN_ERROR: GANLoss(ARTICLE_SIGN_ERROR, bce_d_loss, article_sign_error_g_loss),
 }
 
@@ -166,7 +210,8 @@ def get_loss(name: str) -> GANLoss:
         raise TypeError(f"loss name must be a string, got {type(name).__name__}")
     key = name.strip().lower()
     if key not in _LOSSES:
-        raise ValueError(f"unknown loss {name!r}; valid names are: {', '.join(LOSS_NAMES)}")
+        valid = ", ".join(LOSS_NAMES + PAIRED_LOSS_NAMES)
+        raise ValueError(f"unknown loss {name!r}; valid names are: {valid}")
     return _LOSSES[key]
 
 
@@ -213,3 +258,14 @@ def r1_penalty(critic: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
         raise ValueError("r1_penalty needs a non-empty batch of real samples")
     grad = _input_grad(critic, real)
     return grad.reshape(grad.shape[0], -1).pow(2).sum(dim=1).mean()
+
+
+def r2_penalty(critic: Callable[[Tensor], Tensor], fake: Tensor) -> Tensor:
+    """R2 penalty ``E[||grad_x D(G(z))||^2]``: R1's formula on generated samples.
+
+    Huang et al. 2024 add it to R1 so that D is flat on both distributions; R1 alone let
+    their RpGAN diverge. The caller applies the weight ``gamma / 2``.
+    """
+    if fake.dim() < 1 or fake.shape[0] == 0:
+        raise ValueError("r2_penalty needs a non-empty batch of generated samples")
+    return r1_penalty(critic, fake)

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .losses import get_loss, gradient_penalty, r1_penalty
+from .losses import get_loss, gradient_penalty, r1_penalty, r2_penalty
 
 AMP_MODES = ("off", "bf16", "fp16")
 # Fields set_hparams may change between steps; the others shape the networks or the
@@ -66,6 +66,10 @@ class TrainConfig:
     """Hyperparameters of one GAN training run.
 
     ``r1_weight`` is R1's gamma: the trainer adds ``gamma / 2 * R1``, as in Mescheder et al.
+    ``r2_weight`` is the same on generated samples (R2, Huang et al. 2024).
+    ``reg_every`` > 1 adds the penalties only every that many steps, weighted that many times
+    as much ("lazy regularisation", Karras et al. 2020, StyleGAN2): most steps skip the costly
+    double backward.
     ``ema_decay`` (e.g. 0.999) keeps an averaged copy of G used by :meth:`GANTrainer.sample`.
     ``amp`` picks mixed precision: ``"bf16"`` autocast, or ``"fp16"`` autocast with a gradient
     scaler (fp16's small range needs loss scaling; bf16's does not).
@@ -78,6 +82,8 @@ class TrainConfig:
     d_steps: int = 1
     gp_weight: float = 0.0
     r1_weight: float = 0.0
+    r2_weight: float = 0.0
+    reg_every: int = 1
     ema_decay: float | None = None
     amp: str = "off"
     channels_last: bool = False
@@ -97,8 +103,10 @@ class TrainConfig:
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
         if int(self.d_steps) != self.d_steps or self.d_steps < 1:
             raise ValueError(f"d_steps must be an integer >= 1, got {self.d_steps}")
-        if self.gp_weight < 0 or self.r1_weight < 0:
-            raise ValueError("gp_weight and r1_weight must be >= 0")
+        if min(self.gp_weight, self.r1_weight, self.r2_weight) < 0:
+            raise ValueError("gp_weight, r1_weight and r2_weight must be >= 0")
+        if int(self.reg_every) != self.reg_every or self.reg_every < 1:
+            raise ValueError(f"reg_every must be an integer >= 1, got {self.reg_every}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
         if self.amp not in AMP_MODES:
@@ -367,7 +375,7 @@ class GANTrainer:
             real = self._next_batch()  # (N, C, H, W) frames or (N, C, T, H, W) clips
             loss_d, d_real, d_fake, gn_d = self._d_step(real)
         # 2. one generator update, through the discriminator just updated
-        loss_g, gn_g = self._g_step(real.shape[0])
+        loss_g, gn_g = self._g_step(real)
         # 3. the averaged generator used for sampling (when ema_decay is set)
         self._update_ema()
         # Machinery: statistics (the checks ran inside steps 1 and 2, before each update)
@@ -397,13 +405,21 @@ class GANTrainer:
         self.scaler_d.update()
         return loss.detach(), d_real, d_fake, gnorm
 
-    def _g_step(self, n: int) -> tuple[Tensor, Tensor]:
-        """One generator update through the (unchanged) discriminator."""
+    def _g_step(self, real: Tensor) -> tuple[Tensor, Tensor]:
+        """One generator update through the (unchanged) discriminator.
+
+        ``real`` is the last discriminator batch: its size sets G's, and a paired loss
+        (relativistic) scores each fake against one of its samples.
+        """
         self.opt_g.zero_grad(set_to_none=True)
-        z = self._layout(self._sample_z(n))
+        z = self._layout(self._sample_z(real.shape[0]))
         with self._autocast():
             fake = self._g_fwd(z)  # (N, C, H, W)
-            loss = self.loss_fn.g_loss(self._d_fwd(fake).float())
+            real_logits = None
+            if self.loss_fn.paired:
+                with torch.no_grad():
+                    real_logits = self._d_fwd(real).float()
+            loss = self.loss_fn.generator_loss(self._d_fwd(fake).float(), real_logits)
         total = loss
         if self.g_penalty is not None:
             penalty = self.g_penalty(z, fake.float())
@@ -424,7 +440,9 @@ class GANTrainer:
             self._rollback([k for k, ok in zip(values, finite.tolist(), strict=True) if not ok])
 
     def _penalties(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Gradient penalty and R1, in float32 outside autocast (double backward needs range).
+        """Gradient penalty, R1 and R2, in float32 outside autocast (double backward needs range).
+
+        With ``reg_every = k`` they are added on steps 0, k, 2k, ... only, k times as heavy.
 
         They call the bare discriminator, not a compiled or DistributedDataParallel wrapper:
         ``torch.compile`` does not support double backward, and DDP needs none here, since the
@@ -433,12 +451,17 @@ class GANTrainer:
         """
         cfg = self.config
         total = torch.zeros((), device=self.device)
+        if self.step % cfg.reg_every:
+            return total
         with torch.autocast(self.device.type, enabled=False):
             if cfg.gp_weight > 0:
                 total = total + cfg.gp_weight * gradient_penalty(
                     self.discriminator, real.float(), fake.float(), generator=self._noise_gen)
             if cfg.r1_weight > 0:
                 total = total + cfg.r1_weight / 2 * r1_penalty(self.discriminator, real.float())
+            if cfg.r2_weight > 0:
+                total = total + cfg.r2_weight / 2 * r2_penalty(self.discriminator, fake.float())
+        return total * cfg.reg_every
         return total
 
     def _update_ema(self) -> None:
