@@ -16,6 +16,7 @@ from vgan_utils.video_nets import (
     mask_sparsity_penalty,
     time_doublings,
     upsampling_steps,
+    warp,
 )
 
 CONFIGS = [(t, s, c) for t in (16, 32) for s in (32, 64) for c in (1, 3)]
@@ -213,6 +214,34 @@ def test_motion_map_starts_as_mocogan_and_reaches_every_dimension():
     assert grad.shape == (9, 3) and (grad[:6].abs().sum(dim=1) > 0).all()  # content dims too
     with pytest.raises(ValueError, match="motion_to"):
         tiny_mocogan(motion_to="some")
+
+
+def test_warp_moves_pixels_by_the_flow_and_brings_in_background():
+    frame = torch.full((1, 1, 8, 8), -1.0)
+    frame[0, 0, 2, 3] = 1.0
+    flows = torch.zeros(1, 2, 8, 8, 2)
+    flows[0, 1, ..., 0] = 2 / 8  # frame 1 samples one pixel to the right: content moves left
+    clip = warp(frame, flows)
+    torch.testing.assert_close(clip[:, :, 0], frame)  # zero flow: the frame itself
+    moved = torch.full((8, 8), -1.0)
+    moved[2, 2] = 1.0
+    torch.testing.assert_close(clip[0, 0, 1], moved)  # the right edge came in as background
+    far = warp(frame, torch.full((1, 1, 8, 8, 2), 5.0))
+    torch.testing.assert_close(far, torch.full_like(far, -1.0))
+
+
+def test_flow_motion_draws_once_starts_still_and_keeps_its_frame():
+    g = tiny_mocogan(motion_to="flow", flow_grid=4)
+    z = g.sample_z(2, torch.Generator().manual_seed(0))
+    clips = g(z)
+    assert clips.shape == (2, 1, 8, 16, 16)
+    content, h0, noise = g.split_z(z)
+    first = g.motion_codes(h0, noise)[:, 0]
+    frame = g.image_generator(torch.cat([content, first], dim=1))
+    for t in range(8):  # the flow starts at zero: every frame is the one drawn frame
+        torch.testing.assert_close(clips[:, :, t], frame)
+    clips.square().mean().backward()
+    assert g.flow_net[-1].weight.grad.abs().sum() > 0  # training can start moving it
 
 
 # --- one discriminator step learns -----------------------------------------------------------

@@ -118,10 +118,11 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     "content_motion32": ClipRecipe("content_motion32", "content_motion",
                                    model_kw={"content_dim": 50, "motion_dim": 10},
                                    train=_DCGAN),
-    # motion32: MoCoGAN on notebook 04's shipped generator, its motion state also mapped into
-    # the whole latent code (motion_to="all"; raced against motion_to="own" in bench/README.md)
+    # motion32: MoCoGAN's content and motion codes on notebook 04's shipped generator, which
+    # draws one frame per clip that a flow field computed from the motion state warps
+    # (motion_to="flow"; raced against "own" and "all" in bench/README.md)
     "motion32": ClipRecipe("motion32", "content_motion", image_generator="data/frames32.pt",
-                           model_kw={"content_dim": 90, "motion_dim": 10, "motion_to": "all"},
+                           model_kw={"content_dim": 90, "motion_dim": 10, "motion_to": "flow"},
                            train=_DCGAN),
     "frames64": RunConfig("frames64", size=64, width=32, spectral_norm=False, d_norm="batch",
                           batch_size=32,

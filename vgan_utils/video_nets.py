@@ -322,6 +322,23 @@ class VideoDiscriminator(nn.Module):
 
 # --- the content/motion generator (Tulyakov et al. 2018) --------------------------------------
 
+def warp(frames: Tensor, flows: Tensor) -> Tensor:
+    """Frames ``(N, C, H, W)`` in ``[-1, 1]`` warped by ``flows`` ``(N, T, H, W, 2)`` into clips
+    ``(N, C, T, H, W)``: pixel p of frame t is the frame's value at ``p + flow_t(p)`` (x then y,
+    in grid_sample's units: the frame spans -1 to 1, so one pixel is ``2 / W``). What comes in
+    from outside the frame is background (-1), not grey.
+    """
+    n, t, h, w, _ = flows.shape
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=frames.device, dtype=frames.dtype)
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=frames.device, dtype=frames.dtype)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)  # (H, W, 2): x, y
+    source = (frames + 1).repeat_interleave(t, dim=0)  # (N*T, C, H, W), background 0
+    moved = nn.functional.grid_sample(source, (grid + flows).reshape(n * t, h, w, 2),
+                                      mode="bilinear", padding_mode="zeros",
+                                      align_corners=False)
+    return (moved - 1).reshape(n, t, *frames.shape[1:]).transpose(1, 2)
+
+
 def default_image_generator(z_dim: int, size: int, channels: int, width: int) -> nn.Module:
     """Notebook 02/04's DCGAN frame generator, ``(N, z_dim)`` -> ``(N, C, size, size)``."""
     from .frame_nets import FrameGenerator
@@ -362,22 +379,32 @@ class ContentMotionGenerator(nn.Module):
     (zero at the start, so the generator starts as MoCoGAN's): a trained image generator's
     latent dimensions each mix what is drawn and where, so motion confined to its own
     ``motion_dim`` dimensions cannot move a digit without changing it; the map lets training
-    find directions that move it. Taught in ``notebooks/05_frames_to_clips.ipynb``.
+    find directions that move it.
+
+    ``motion_to="flow"`` instead moves pixels, not codes: the image generator draws one frame
+    per clip, from the content and the first motion state, and frame t is that frame warped by
+    a coarse flow field (``flow_grid`` x ``flow_grid`` displacements, bilinearly upsampled) that
+    a small network computes from the clip's codes and ``h_t`` -- texture once, motion as
+    optical flow, after Ohnishi et al. 2018, "Hierarchical Video Generation from Orthogonal
+    Information: Optical Flow and Texture". Its last layer starts at zero (a still clip), and
+    the digits cannot change identity by construction. Taught in
+    ``notebooks/05_frames_to_clips.ipynb``.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
                  content_dim: int = 50, motion_dim: int = 10, noise_dim: int | None = None,
                  width: int = 32, image_generator: nn.Module | None = None,
-                 motion_to: str = "own") -> None:
+                 motion_to: str = "own", flow_grid: int = 8, flow_hidden: int = 128) -> None:
         super().__init__()
         if length < 1:
             raise ValueError(f"clip length must be >= 1, got {length}")
         if min(content_dim, motion_dim) < 1:
             raise ValueError("content_dim and motion_dim must be >= 1")
-        if motion_to not in ("own", "all"):
+        if motion_to not in ("own", "all", "flow"):
             raise ValueError(f"motion_to must be 'own' (MoCoGAN: the motion code fills its "
-                             f"own dimensions) or 'all' (also a learned map into every "
-                             f"dimension), got {motion_to!r}")
+                             f"own dimensions), 'all' (also a learned map into every "
+                             f"dimension) or 'flow' (one frame per clip, warped), "
+                             f"got {motion_to!r}")
         self.length, self.size, self.channels, self.width = length, size, channels, width
         self.content_dim, self.motion_dim = content_dim, motion_dim
         self.noise_dim = motion_dim if noise_dim is None else noise_dim
@@ -387,6 +414,14 @@ class ContentMotionGenerator(nn.Module):
         if motion_to == "all":
             self.motion_map = nn.Linear(motion_dim, content_dim + motion_dim, bias=False)
             nn.init.zeros_(self.motion_map.weight)
+        if motion_to == "flow":
+            self.flow_grid = flow_grid
+            self.flow_net = nn.Sequential(
+                nn.Linear(content_dim + 2 * motion_dim, flow_hidden), nn.ReLU(),
+                nn.Linear(flow_hidden, flow_hidden), nn.ReLU(),
+                nn.Linear(flow_hidden, 2 * flow_grid * flow_grid))
+            nn.init.zeros_(self.flow_net[-1].weight)
+            nn.init.zeros_(self.flow_net[-1].bias)
         if image_generator is None:
             image_generator = default_image_generator(content_dim + motion_dim, size, channels,
                                                       width)
@@ -443,6 +478,8 @@ class ContentMotionGenerator(nn.Module):
 
     def render(self, content: Tensor, motion: Tensor) -> Tensor:
         """Frames from codes: ``content (N, Dc)``, ``motion (N, T, Dm)`` -> ``(N, C, T, H, W)``."""
+        if self.motion_to == "flow":
+            return self._render_flow(content, motion)
         n, t = motion.shape[:2]
         codes = torch.cat([content[:, None].expand(-1, t, -1), motion], dim=2)
         if self.motion_to == "all":
@@ -452,6 +489,22 @@ class ContentMotionGenerator(nn.Module):
             raise ValueError(f"image_generator must return frames (N*T, C, H, W) = "
                              f"({n * t}, C, H, W), got {tuple(frames.shape)}")
         return frames.reshape(n, t, *frames.shape[1:]).transpose(1, 2)
+
+    def flows(self, content: Tensor, motion: Tensor) -> Tensor:
+        """Each frame's displacement field ``(N, T, size, size, 2)``, in grid_sample's units
+        (the frame spans -1 to 1), from a ``flow_grid`` x ``flow_grid`` grid upsampled."""
+        n, t = motion.shape[:2]
+        first = motion[:, :1].expand(-1, t, -1)
+        codes = torch.cat([content[:, None].expand(-1, t, -1), first, motion], dim=2)
+        coarse = self.flow_net(codes).reshape(n * t, 2, self.flow_grid, self.flow_grid)
+        fine = nn.functional.interpolate(coarse, size=(self.size, self.size), mode="bilinear",
+                                         align_corners=False)
+        return fine.permute(0, 2, 3, 1).reshape(n, t, self.size, self.size, 2)
+
+    def _render_flow(self, content: Tensor, motion: Tensor) -> Tensor:
+        """One frame per clip from ``(content, h_1)``, warped by each frame's flow."""
+        base = self.image_generator(torch.cat([content, motion[:, 0]], dim=1))  # (N, C, H, W)
+        return warp(base, self.flows(content, motion))
 
     def forward(self, z: Tensor) -> Tensor:
         """Clips ``(N, channels, length, size, size)`` in ``[-1, 1]`` from ``z`` ``(N, z_dim)``."""
