@@ -174,8 +174,9 @@ def rp_d_loss(real: Tensor, fake: Tensor) -> Tensor:
     """D's RpGAN loss ``E[softplus(-(D(x) - D(G(z))))]``: each real must outscore its fake.
 
     D is judged only on the *difference* of scores of a pair, so it cannot win by pushing all
-    scores one way; Huang et al. 2024 prove the game, with R1 and R2, has no mode-dropping
-    optimum that the plain cross-entropy loss has.
+    scores one way. Sun et al. 2020 ("Towards a Better Global Loss Landscape of GANs") show this
+    loss has no basins in which G drops modes, which the cross-entropy loss has; Huang et al.
+    2024 add R1 and R2 so that training also converges locally.
     """
     _check_pairs(real, fake)
     return F.softplus(fake.flatten() - real.flatten()).mean()
