@@ -63,7 +63,7 @@ def test_d_steps_gp_r1_and_ema_together():
     assert torch.equal(trainer.sample(), trainer.ema(trainer.fixed_z))
 
 
-def test_relativistic_loss_with_r1_and_r2_lowers_ds_gradient_on_both_sets():
+def test_relativistic_loss_with_r1_and_r2_trains_and_flattens_d_on_the_fakes():
     """R3GAN's recipe (Huang et al. 2024) trains; R2 penalises D's slope on the fakes."""
     def fake_slope(trainer: GANTrainer) -> float:
         x = trainer.sample().detach().requires_grad_(True)

@@ -386,9 +386,9 @@ class ContentMotionGenerator(nn.Module):
     a coarse flow field (``flow_grid`` x ``flow_grid`` displacements, bilinearly upsampled) that
     a small network computes from the clip's codes and ``h_t`` -- texture once, motion as
     optical flow, after Ohnishi et al. 2018, "Hierarchical Video Generation from Orthogonal
-    Information: Optical Flow and Texture". Its last layer starts at zero (a still clip), and
-    the digits cannot change identity by construction. Taught in
-    ``notebooks/05_frames_to_clips.ipynb``.
+    Information: Optical Flow and Texture". Its last layer starts at zero (a still clip). A
+    digit is moved, and may be stretched, but never redrawn as another (ACD measures what is
+    left: notebook 05). Taught in ``notebooks/05_frames_to_clips.ipynb``.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
