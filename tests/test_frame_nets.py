@@ -8,6 +8,7 @@ from vgan_utils.frame_nets import (
     FrameDiscriminator,
     FrameGenerator,
     LayeredGenerator,
+    SpriteGenerator,
     count_parameters,
     dcgan_init_,
     sample_z,
@@ -152,3 +153,47 @@ def test_layered_generator_names_bad_codes_and_layer_counts():
         LayeredGenerator(z_dim=9, layers=2)
     with pytest.raises(ValueError, match=r"\(N, 8\)"):
         LayeredGenerator(z_dim=8, size=16, width=4)(torch.randn(2, 6))
+
+
+def test_sprite_generator_places_its_glyph_where_its_head_says():
+    g = SpriteGenerator(z_dim=8, size=16, width=4, layers=2, glyph=8).eval()
+    ink = torch.zeros(1, 1, 8, 8)
+    ink[0, 0, 3, 4] = 1.0  # one lit pixel of the glyph, at (x 4, y 3) of its canvas
+    def lit(y: int, x: int) -> torch.Tensor:
+        canvas = torch.zeros(1, 1, 16, 16)
+        canvas[0, 0, y, x] = 1.0
+        return canvas
+
+    still = g.place(ink, torch.zeros(1, 2))  # at the frame's centre: 4 pixels in each way
+    torch.testing.assert_close(still, lit(4 + 3, 4 + 4), atol=1e-5, rtol=0)
+    moved = g.place(ink, torch.tensor([[3.0, -2.0]]))  # 3 right, 2 up
+    torch.testing.assert_close(moved, lit(4 + 3 - 2, 4 + 4 + 3), atol=1e-5, rtol=0)
+    gone = g.place(ink, torch.tensor([[20.0, 0.0]]))  # off the frame: background comes in
+    assert gone.abs().max() < 1e-6
+
+
+def test_sprite_generator_combines_layers_by_the_maximum_and_starts_near_uniform():
+    g = SpriteGenerator(z_dim=8, size=16, width=4, layers=2, glyph=8).eval()
+    assert g.reach == 4.5  # (16 - 8) / 2 + 8 / 16
+    z = torch.randn(3, 8)
+    frames = g(z)
+    assert frames.shape == (3, 1, 16, 16) and frames.min() >= -1.0 and frames.max() <= 1.0
+    codes = z.reshape(6, 4)
+    shift = (2 * torch.sigmoid(g.where(codes)) - 1) * g.reach
+    layers = g.place((g.layer(codes) + 1) / 2, shift).reshape(3, 2, 1, 16, 16)
+    ink, logits = g.draw(z)
+    assert ink.shape == (6, 1, 8, 8) and logits.shape == (3, 2, 2)
+    torch.testing.assert_close(frames, layers.amax(1) * 2 - 1)
+    # the position head starts as sigmoid(1.702 z), near the normal CDF: near-uniform shifts
+    start = 2 * torch.sigmoid(SpriteGenerator(z_dim=8).where(torch.randn(20_000, 4))) - 1
+    assert start.abs().max() < 1 and abs(start.std().item() - 3 ** -0.5) < 0.02
+
+
+def test_sprite_generator_position_learns_and_bad_sizes_are_named():
+    g = SpriteGenerator(z_dim=8, size=16, width=4, layers=2, glyph=8)
+    g(torch.randn(4, 8)).square().mean().backward()
+    assert g.where.weight.grad.abs().sum() > 0 and g.layer.net[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="glyph must be between 8 and size=16"):
+        SpriteGenerator(z_dim=8, size=16, glyph=32)
+    with pytest.raises(ValueError, match=r"\(N, 8\)"):
+        g(torch.randn(2, 6))

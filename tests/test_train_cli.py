@@ -13,7 +13,7 @@ from gan_fixtures import single_thread
 
 from vgan_utils import train
 from vgan_utils.checkpoint import load_checkpoint
-from vgan_utils.frame_nets import FrameGenerator, LayeredGenerator
+from vgan_utils.frame_nets import FrameGenerator, LayeredGenerator, SpriteGenerator
 
 
 @pytest.fixture(autouse=True)
@@ -233,4 +233,10 @@ def test_layered_run_trains_ships_and_loads(tmp_path):
     assert isinstance(g, LayeredGenerator) and g.layers == 2 and g.z_dim == 16
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) and m.stride == (2, 2)
                    for m in g.modules())
+    assert g(torch.zeros(3, 16)).shape == (3, 1, 16, 16)
+    sprites = tmp_path / "s.pt"
+    assert train.main(["--config", "smoke,layers=2,glyph=8", "--device", "cpu", "--steps", "2",
+                       "--out", str(tmp_path / "s_full.pt"), "--ship", str(sprites)]) == 0
+    g = train.load_generator(sprites)
+    assert isinstance(g, SpriteGenerator) and g.glyph == 8 and g.layer.size == 8
     assert g(torch.zeros(3, 16)).shape == (3, 1, 16, 16)

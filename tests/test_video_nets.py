@@ -10,6 +10,7 @@ from torch import nn
 from vgan_utils.losses import get_loss
 from vgan_utils.video_nets import (
     ContentMotionGenerator,
+    OneStreamGenerator,
     TwoStreamGenerator,
     VideoDiscriminator,
     check_clips,
@@ -242,6 +243,22 @@ def test_flow_motion_draws_once_starts_still_and_keeps_its_frame():
         torch.testing.assert_close(clips[:, :, t], frame)
     clips.square().mean().backward()
     assert g.flow_net[-1].weight.grad.abs().sum() > 0  # training can start moving it
+
+
+@pytest.mark.parametrize("model", [TwoStreamGenerator, OneStreamGenerator])
+def test_nearest_upsampling_keeps_shapes_and_drops_transposed_convolutions(model):
+    torch.manual_seed(0)
+    transposed, nearest = model(z_dim=8, length=8, size=16, width=4), model(
+        z_dim=8, length=8, size=16, width=4, upsample="nearest")
+    z = torch.randn(2, 8)
+    assert nearest(z).shape == transposed(z).shape == (2, 1, 8, 16, 16)
+    transposed_layers = (nn.ConvTranspose3d, nn.ConvTranspose2d)
+    strided = [m for m in nearest.modules()
+               if isinstance(m, transposed_layers) and m.stride[-1] == 2]
+    assert strided == []  # only the first 4x4 block is transposed, with stride 1
+    assert any(isinstance(m, nn.Upsample) for m in nearest.modules())
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        model(z_dim=8, length=8, size=16, width=4, upsample="bilinear")
 
 
 # --- one discriminator step learns -----------------------------------------------------------

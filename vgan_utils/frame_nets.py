@@ -142,6 +142,82 @@ class LayeredGenerator(nn.Module):
         return f"z_dim={self.z_dim}, layers={self.layers}"
 
 
+class SpriteGenerator(nn.Module):
+    """z ``(N, layers * z_dim)`` -> frames: each layer draws a small glyph and *where* it goes.
+
+    LR-GAN's layered generator with its transformer (Yang et al. 2017): a frame is composed of
+    layers, each an object drawn by one network at the centre of its own canvas and moved into
+    place by a transform that another head computes from the same code, here a translation
+    (a spatial transformer, Jaderberg et al. 2015, applied with ``grid_sample`` so the position
+    receives a gradient). Moving-digit frames are digits on black combined by the pixel-wise
+    maximum, so the layers are combined by the maximum too. The glyph network only has to learn
+    digits at one place and one size, not every stroke at every position. A recipe field
+    (``layers=2, glyph=16``); raced against ``frames32`` for notebook 04 and not adopted: it
+    places two digits per frame from the start, but its glyphs stayed blocky and broken, and
+    the judge found it further from real frames (``bench/README.md``).
+
+    ``glyph`` is the glyph canvas's side (``size // 2`` by default); ``reach`` the largest shift
+    of a glyph's centre from the frame's, in pixels (default ``(size - glyph) / 2 + glyph / 16``,
+    so a glyph's empty margin may leave the frame). The position head starts as
+    ``sigmoid(1.702 z)`` of two code entries, close to the normal CDF, so positions start near
+    uniform over the frame.
+    """
+
+    def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64,
+                 layers: int = 2, glyph: int | None = None, reach: float | None = None):
+        super().__init__()
+        if layers < 1 or z_dim % layers:
+            raise ValueError(f"z_dim ({z_dim}) must split evenly into layers >= 1, got {layers}")
+        glyph = glyph or size // 2
+        if not 8 <= glyph <= size:
+            raise ValueError(f"glyph must be between 8 and size={size} pixels, got {glyph}")
+        self.z_dim, self.size, self.channels, self.width = z_dim, size, channels, width
+        self.layers, self.glyph = layers, glyph
+        self.reach = (size - glyph) / 2 + glyph / 16 if reach is None else float(reach)
+        self.layer = FrameGenerator(z_dim // layers, glyph, channels, width)
+        self.where = nn.Linear(z_dim // layers, 2)
+        with torch.no_grad():
+            self.where.weight.zero_()
+            self.where.weight[0, 0] = self.where.weight[1, 1] = 1.702
+            self.where.bias.zero_()
+
+    def draw(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes ``(N, z_dim)`` -> each layer's glyph ink in [0, 1] ``(N * layers, C, g, g)``
+        and position logits ``(N, layers, 2)`` (x, y; see :meth:`compose`)."""
+        if z.dim() == 4 and z.shape[2:] == (1, 1):
+            z = z.flatten(1)
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(
+                f"SpriteGenerator expects z of shape (N, {self.z_dim}); got {tuple(z.shape)}")
+        codes = z.reshape(z.shape[0] * self.layers, -1)
+        return (self.layer(codes) + 1) / 2, self.where(codes).reshape(len(z), self.layers, 2)
+
+    def place(self, ink: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+        """Glyphs ``(M, C, g, g)`` of ink in [0, 1] moved by ``shift`` ``(M, 2)`` (x, y pixels)
+        from the centre of a ``size`` x ``size`` canvas of zeros."""
+        before = (self.size - self.glyph) // 2
+        canvas = nn.functional.pad(ink, (before, self.size - self.glyph - before) * 2)
+        theta = torch.zeros(len(ink), 2, 3, dtype=ink.dtype, device=ink.device)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+        theta[:, :, 2] = -2.0 * shift / self.size  # grid_sample reads from x - shift
+        grid = nn.functional.affine_grid(theta, list(canvas.shape), align_corners=False)
+        return nn.functional.grid_sample(canvas, grid, align_corners=False)
+
+    def compose(self, ink: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+        """Frames ``(M, C, size, size)`` in [-1, 1] from ink ``(M * layers, C, g, g)`` and
+        position logits ``(M, layers, 2)``: each glyph shifted by ``reach * (2 sigmoid - 1)``,
+        the layers combined by the maximum. Notebook 05's sprite motion calls it per frame."""
+        shift = (2 * torch.sigmoid(logits.reshape(-1, 2)) - 1) * self.reach
+        placed = self.place(ink, shift)
+        return placed.unflatten(0, (-1, self.layers)).amax(dim=1) * 2 - 1
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.compose(*self.draw(z))
+
+    def extra_repr(self) -> str:
+        return f"z_dim={self.z_dim}, layers={self.layers}, glyph={self.glyph}, reach={self.reach}"
+
+
 class MinibatchStd(nn.Module):
     """Append one channel: the mean over features and positions of the batch's std-deviation.
 

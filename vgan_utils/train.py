@@ -58,7 +58,13 @@ from torch import nn
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .clip_recipes import ClipRecipe, build_clip_networks, build_video_trainer, recipe_controls
-from .frame_nets import FrameDiscriminator, FrameGenerator, LayeredGenerator, sample_z
+from .frame_nets import (
+    FrameDiscriminator,
+    FrameGenerator,
+    LayeredGenerator,
+    SpriteGenerator,
+    sample_z,
+)
 from .quality import QualityTracker, format_quality
 from .runtime import setup
 from .synthetic import MovingDigits, resize_frames
@@ -81,6 +87,7 @@ class RunConfig:
     minibatch_std: bool = False  # D sees the batch's spread (Karras et al. 2018)
     upsample: str = "transpose"  # G's doubling steps: "transpose" (DCGAN) or "nearest"
     layers: int = 1  # > 1: G draws this many layers per frame, combined by the maximum
+    glyph: int = 0  # > 0: each layer draws a glyph this many pixels wide and places it
     batch_size: int = 64
     data_size: int = 64  # frames are drawn at this size and area-downsampled to `size`
     num_clips: int = 10_000
@@ -190,15 +197,21 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
     return replace(run, batch_size=int(hp["batch_size"]), z_dim=int(hp["z_dim"]), train=train)
 
 
-GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers")  # what it reads
+# what build_generator reads
+GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers", "glyph")
 
 
 def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     """The run's generator with fresh DCGAN-initialised weights."""
     if isinstance(run, ClipRecipe):
         return build_clip_networks(run)[0]
-    generator = (FrameGenerator(run.z_dim, run.size, run.channels, run.width) if run.layers == 1
-                 else LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers))
+    if run.glyph:
+        generator = SpriteGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
+                                    run.glyph)
+    elif run.layers > 1:
+        generator = LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers)
+    else:
+        generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width)
     if run.upsample == "nearest":
         resize_convolutions_(getattr(generator, "layer", generator))
     elif run.upsample != "transpose":

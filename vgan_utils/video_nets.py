@@ -84,10 +84,39 @@ def time_doublings(length: int, steps: int) -> int:
     return d
 
 
-def _up3d(c_in: int, c_out: int, double_time: bool, bias: bool = False) -> nn.ConvTranspose3d:
-    """Transposed 3-D conv doubling H and W, and T when ``double_time`` (else T unchanged)."""
+UPSAMPLE = ("transpose", "nearest")  # how the clip generators double a size
+
+
+def _up3d(c_in: int, c_out: int, double_time: bool, bias: bool = False,
+          upsample: str = "transpose") -> nn.Module:
+    """A layer doubling H and W, and T when ``double_time`` (else T unchanged).
+
+    ``"transpose"``: a transposed 3-D convolution (VGAN's). ``"nearest"``: nearest-neighbour
+    upsampling then a 3x3x3 convolution, which gives every output voxel the same kernel taps
+    and so draws no checkerboard (Odena, Dumoulin & Olah 2016, "Deconvolution and checkerboard
+    artifacts"), for about three times the layer's arithmetic.
+    """
+    check_upsample(upsample)
+    if upsample == "nearest":
+        return nn.Sequential(nn.Upsample(scale_factor=(2 if double_time else 1, 2, 2)),
+                             nn.Conv3d(c_in, c_out, 3, 1, 1, bias=bias))
     kt, st = (4, 2) if double_time else (3, 1)
     return nn.ConvTranspose3d(c_in, c_out, (kt, 4, 4), (st, 2, 2), (1, 1, 1), bias=bias)
+
+
+def _up2d(c_in: int, c_out: int, bias: bool = False, upsample: str = "transpose") -> nn.Module:
+    """:func:`_up3d` for images: H and W doubled (VGAN's static background stream)."""
+    check_upsample(upsample)
+    if upsample == "nearest":
+        return nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, 1, 1,
+                                                                    bias=bias))
+    return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)
+
+
+def check_upsample(upsample: str) -> None:
+    """A clear error for an unknown ``upsample`` (a recipe's ``model_kw``)."""
+    if upsample not in UPSAMPLE:
+        raise ValueError(f"upsample must be one of {UPSAMPLE}, got {upsample!r}")
 
 
 def dcgan_init_(module: nn.Module) -> nn.Module:
@@ -150,13 +179,15 @@ def mask_sparsity_penalty(mask: Tensor, weight: float = VGAN_MASK_WEIGHT) -> Ten
     return weight * mask.abs().mean()
 
 
-def video_stream(z_dim: int, length: int, size: int, width: int) -> tuple[nn.Sequential, bool]:
+def video_stream(z_dim: int, length: int, size: int, width: int, upsample: str = "transpose"
+                 ) -> tuple[nn.Sequential, bool]:
     """3-D transposed convolutions from ``z`` (as a ``(z_dim, 1, 1, 1)`` block) to features at
     half the clip's size, and whether the last layer (the caller's head) must double time.
 
     A ``(T0, 4, 4)`` block first, then each layer doubles H and W (and T while it must grow),
     BatchNorm + ReLU; ``width`` is the last layer's channel count, doubling towards the input.
-    VGAN's foreground stream and the one-stream baseline both start with it.
+    VGAN's foreground stream and the one-stream baseline both start with it. ``upsample``: see
+    :func:`_up3d`.
     """
     steps = upsampling_steps(size)
     doublings = time_doublings(length, steps)
@@ -165,8 +196,8 @@ def video_stream(z_dim: int, length: int, size: int, width: int) -> tuple[nn.Seq
     layers: list[nn.Module] = [nn.ConvTranspose3d(z_dim, chans[0], (t0, 4, 4), bias=False),
                                nn.BatchNorm3d(chans[0]), nn.ReLU(True)]
     for i in range(steps - 1):
-        layers += [_up3d(chans[i], chans[i + 1], i < doublings), nn.BatchNorm3d(chans[i + 1]),
-                   nn.ReLU(True)]
+        layers += [_up3d(chans[i], chans[i + 1], i < doublings, upsample=upsample),
+                   nn.BatchNorm3d(chans[i + 1]), nn.ReLU(True)]
     return nn.Sequential(*layers), steps - 1 < doublings
 
 
@@ -180,12 +211,13 @@ class OneStreamGenerator(nn.Module):
     """
 
     def __init__(self, z_dim: int = 100, length: int = 16, size: int = 32, channels: int = 1,
-                 width: int = 32) -> None:
+                 width: int = 32, upsample: str = "transpose") -> None:
         super().__init__()
         self.z_dim, self.length, self.size, self.channels = z_dim, length, size, channels
-        self.width = width
-        stream, last_doubles = video_stream(z_dim, length, size, width)
-        self.net = nn.Sequential(*stream, _up3d(width, channels, last_doubles, True), nn.Tanh())
+        self.width, self.upsample = width, upsample
+        stream, last_doubles = video_stream(z_dim, length, size, width, upsample)
+        self.net = nn.Sequential(*stream, _up3d(width, channels, last_doubles, True, upsample),
+                                 nn.Tanh())
         dcgan_init_(self)
 
     def forward(self, z: Tensor) -> Tensor:
@@ -219,7 +251,7 @@ class TwoStreamGenerator(nn.Module):
     """
 
     def __init__(self, z_dim: int = 100, length: int = 16, size: int = 32, channels: int = 1,
-                 width: int = 32, mask_weight: float = 0.0) -> None:
+                 width: int = 32, mask_weight: float = 0.0, upsample: str = "transpose") -> None:
         super().__init__()
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
@@ -227,20 +259,20 @@ class TwoStreamGenerator(nn.Module):
             raise ValueError(f"mask_weight must be >= 0, got {mask_weight}")
         self.z_dim, self.length, self.size, self.channels = z_dim, length, size, channels
         self.width, self.mask_weight = width, float(mask_weight)
+        self.upsample = upsample
         self.last_mask_penalty: Tensor | None = None
-        self.foreground_stream, last_doubles = video_stream(z_dim, length, size, width)
-        chans = [m.out_channels for m in self.foreground_stream
-                 if isinstance(m, nn.ConvTranspose3d)]
+        self.foreground_stream, last_doubles = video_stream(z_dim, length, size, width, upsample)
+        chans = [m.num_features for m in self.foreground_stream if isinstance(m, nn.BatchNorm3d)]
         bg: list[nn.Module] = [nn.ConvTranspose2d(z_dim, chans[0], 4, bias=False),
                                nn.BatchNorm2d(chans[0]), nn.ReLU(True)]
         for c_in, c_out in zip(chans[:-1], chans[1:], strict=True):
-            bg += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                   nn.ReLU(True)]
-        self.foreground_head = nn.Sequential(_up3d(width, channels, last_doubles, True),
-                                             nn.Tanh())
-        self.mask_head = nn.Sequential(_up3d(width, 1, last_doubles, True), nn.Sigmoid())
+            bg += [_up2d(c_in, c_out, upsample=upsample), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+        self.foreground_head = nn.Sequential(
+            _up3d(width, channels, last_doubles, True, upsample), nn.Tanh())
+        self.mask_head = nn.Sequential(_up3d(width, 1, last_doubles, True, upsample),
+                                       nn.Sigmoid())
         self.background_stream = nn.Sequential(
-            *bg, nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh())
+            *bg, _up2d(width, channels, True, upsample), nn.Tanh())
         dcgan_init_(self)
 
     def parts(self, z: Tensor) -> VideoParts:
@@ -263,7 +295,8 @@ class TwoStreamGenerator(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"z_dim={self.z_dim}, length={self.length}, size={self.size}, "
-                f"channels={self.channels}, width={self.width}, mask_weight={self.mask_weight}")
+                f"channels={self.channels}, width={self.width}, mask_weight={self.mask_weight}, "
+                f"upsample={self.upsample!r}")
 
 
 # --- the spatio-temporal discriminator ----------------------------------------------------------
