@@ -159,6 +159,7 @@ def test_sprite_generator_places_its_glyph_where_its_head_says():
     g = SpriteGenerator(z_dim=8, size=16, width=4, layers=2, glyph=8).eval()
     ink = torch.zeros(1, 1, 8, 8)
     ink[0, 0, 3, 4] = 1.0  # one lit pixel of the glyph, at (x 4, y 3) of its canvas
+
     def lit(y: int, x: int) -> torch.Tensor:
         canvas = torch.zeros(1, 1, 16, 16)
         canvas[0, 0, y, x] = 1.0

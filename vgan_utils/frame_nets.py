@@ -206,7 +206,7 @@ class SpriteGenerator(nn.Module):
     def compose(self, ink: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Frames ``(M, C, size, size)`` in [-1, 1] from ink ``(M * layers, C, g, g)`` and
         position logits ``(M, layers, 2)``: each glyph shifted by ``reach * (2 sigmoid - 1)``,
-        the layers combined by the maximum. Notebook 05's sprite motion calls it per frame."""
+        the layers combined by the maximum."""
         shift = (2 * torch.sigmoid(logits.reshape(-1, 2)) - 1) * self.reach
         placed = self.place(ink, shift)
         return placed.unflatten(0, (-1, self.layers)).amax(dim=1) * 2 - 1

@@ -207,7 +207,8 @@ class OneStreamGenerator(nn.Module):
     VGAN's "one stream" baseline (Vondrick et al. 2016, section 4.1): the foreground stream of
     :class:`TwoStreamGenerator` alone, ending in a tanh clip, with no mask and no static
     background, so every pixel of every frame is drawn anew. ``bench/race.py`` races it as
-    ``clip_dcgan``; taught in ``notebooks/05_frames_to_clips.ipynb``.
+    ``clip_dcgan``; taught in ``notebooks/05_frames_to_clips.ipynb``. ``upsample``: as for
+    :func:`video_stream`.
     """
 
     def __init__(self, z_dim: int = 100, length: int = 16, size: int = 32, channels: int = 1,
@@ -246,8 +247,9 @@ class TwoStreamGenerator(nn.Module):
     authors' code does: inside the network, adding its gradient in backward whenever the
     generator runs in training mode with gradients on (so the generic
     :class:`~vgan_utils.training.GANTrainer` trains with it); :attr:`last_mask_penalty` keeps
-    the penalty's value for the last such forward. Taught in
-    ``notebooks/05_frames_to_clips.ipynb``.
+    the penalty's value for the last such forward. ``upsample="nearest"`` doubles sizes by
+    nearest-neighbour upsampling and a convolution in both streams (:func:`_up3d`; raced in
+    ``bench/README.md``, not adopted). Taught in ``notebooks/05_frames_to_clips.ipynb``.
     """
 
     def __init__(self, z_dim: int = 100, length: int = 16, size: int = 32, channels: int = 1,
