@@ -181,17 +181,6 @@ class SpriteGenerator(nn.Module):
             self.where.weight[0, 0] = self.where.weight[1, 1] = 1.702
             self.where.bias.zero_()
 
-    def draw(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Codes ``(N, z_dim)`` -> each layer's glyph ink in [0, 1] ``(N * layers, C, g, g)``
-        and position logits ``(N, layers, 2)`` (x, y; see :meth:`compose`)."""
-        if z.dim() == 4 and z.shape[2:] == (1, 1):
-            z = z.flatten(1)
-        if z.dim() != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(
-                f"SpriteGenerator expects z of shape (N, {self.z_dim}); got {tuple(z.shape)}")
-        codes = z.reshape(z.shape[0] * self.layers, -1)
-        return (self.layer(codes) + 1) / 2, self.where(codes).reshape(len(z), self.layers, 2)
-
     def place(self, ink: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
         """Glyphs ``(M, C, g, g)`` of ink in [0, 1] moved by ``shift`` ``(M, 2)`` (x, y pixels)
         from the centre of a ``size`` x ``size`` canvas of zeros."""
@@ -203,16 +192,16 @@ class SpriteGenerator(nn.Module):
         grid = nn.functional.affine_grid(theta, list(canvas.shape), align_corners=False)
         return nn.functional.grid_sample(canvas, grid, align_corners=False)
 
-    def compose(self, ink: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """Frames ``(M, C, size, size)`` in [-1, 1] from ink ``(M * layers, C, g, g)`` and
-        position logits ``(M, layers, 2)``: each glyph shifted by ``reach * (2 sigmoid - 1)``,
-        the layers combined by the maximum."""
-        shift = (2 * torch.sigmoid(logits.reshape(-1, 2)) - 1) * self.reach
-        placed = self.place(ink, shift)
-        return placed.unflatten(0, (-1, self.layers)).amax(dim=1) * 2 - 1
-
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.compose(*self.draw(z))
+        if z.dim() == 4 and z.shape[2:] == (1, 1):
+            z = z.flatten(1)
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ValueError(
+                f"SpriteGenerator expects z of shape (N, {self.z_dim}); got {tuple(z.shape)}")
+        codes = z.reshape(z.shape[0] * self.layers, -1)
+        shift = (2 * torch.sigmoid(self.where(codes)) - 1) * self.reach
+        placed = self.place((self.layer(codes) + 1) / 2, shift)
+        return placed.unflatten(0, (z.shape[0], self.layers)).amax(dim=1) * 2 - 1
 
     def extra_repr(self) -> str:
         return f"z_dim={self.z_dim}, layers={self.layers}, glyph={self.glyph}, reach={self.reach}"
