@@ -118,6 +118,14 @@ def test_ship_writes_a_small_generator_only_copy(tmp_path):
         cli("--steps", "4", "--out", str(small), "--resume")
 
 
+def test_ship_message_names_the_weights_kept(tmp_path, capsys):
+    """A run without EMA ships its generator's weights, and says so (not "ema")."""
+    assert train.main(["--config", "clip_smoke", "--device", "cpu", "--steps", "2", "--out",
+                       str(tmp_path / "c.pt"), "--ship", str(tmp_path / "g.pt")]) == 0
+    assert load_checkpoint(tmp_path / "g.pt")["weights"] == "generator"
+    assert "shipped generator weights to" in capsys.readouterr().out
+
+
 def test_resize_convolution_generator_keeps_shapes():
     from dataclasses import replace
 

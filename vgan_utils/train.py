@@ -614,11 +614,13 @@ def train_run(args: argparse.Namespace, world: distributed.World, device: torch.
     say(f"wrote {args.out} at step {trainer.step}"
         + (f" (weights identical on {world.size} ranks)" if world.size > 1 else ""), flush=True)
     if args.ship is not None and world.is_main:
-        if args.ship_weights == "discriminator":
+        kept = args.ship_weights
+        if kept == "discriminator":
             ship_discriminator(args.out, args.ship)
         else:
-            ship_generator(args.out, args.ship, ema=args.ship_weights == "ema")
-        say(f"shipped {args.ship_weights} weights to {args.ship} "
+            ship_generator(args.out, args.ship, ema=kept == "ema")
+            kept = load_checkpoint(args.ship)["weights"]  # "generator" when the run kept no EMA
+        say(f"shipped {kept} weights to {args.ship} "
             f"({args.ship.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0
 

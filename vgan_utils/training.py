@@ -462,7 +462,6 @@ class GANTrainer:
             if cfg.r2_weight > 0:
                 total = total + cfg.r2_weight / 2 * r2_penalty(self.discriminator, fake.float())
         return total * cfg.reg_every
-        return total
 
     def _update_ema(self) -> None:
         """EMA of G's weights, with the decay ramped up over the first steps.
