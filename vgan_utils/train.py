@@ -349,14 +349,15 @@ class QualityCurve:
         return {"train_seconds": self.seconds, "quality_curve": list(self.points)}
 
 
-def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> Path:
+def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> str:
     """Write a small, generator-only copy of the run in ``src`` to ``dst`` (atomically).
 
     A training checkpoint holds both networks, their optimisers, the EMA copy, RNG states
     and history (what resuming needs); a shipped checkpoint needs only the weights that
     sample. ``dst`` keeps one set, the EMA weights when ``ema`` and the run kept them, under
     ``"generator"`` (so :func:`load_generator` reads it like any checkpoint of this command),
-    plus the run config, the step and the final history. It cannot be resumed.
+    plus the run config, the step and the final history. It cannot be resumed. Returns which
+    weights it kept, ``"ema"`` or ``"generator"`` (a run without EMA has only the latter).
     """
     state = load_checkpoint(src)
     use_ema = ema and state.get("ema") is not None
@@ -366,7 +367,8 @@ def ship_generator(src: str | Path, dst: str | Path, ema: bool = True) -> Path:
                "history": thin_history(state["history"]),
                "train_seconds": state.get("train_seconds", 0.0),
                "quality_curve": state.get("quality_curve", []), "shipped": True}
-    return save_checkpoint(shipped, dst)
+    save_checkpoint(shipped, dst)
+    return shipped["weights"]
 
 
 def build_discriminator(run: RunConfig | ClipRecipe) -> nn.Module:
@@ -618,8 +620,7 @@ def train_run(args: argparse.Namespace, world: distributed.World, device: torch.
         if kept == "discriminator":
             ship_discriminator(args.out, args.ship)
         else:
-            ship_generator(args.out, args.ship, ema=kept == "ema")
-            kept = load_checkpoint(args.ship)["weights"]  # "generator" when the run kept no EMA
+            kept = ship_generator(args.out, args.ship, ema=kept == "ema")
         say(f"shipped {kept} weights to {args.ship} "
             f"({args.ship.stat().st_size / 1e6:.1f} MB)", flush=True)
     return 0
