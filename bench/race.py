@@ -36,7 +36,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=None,
                    help="folder for a sample grid PNG (frames) or GIF (clips) each")
     p.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    p.add_argument("--decay-last", type=float, default=0.0, metavar="FRACTION",
+                   help="decay every recipe's learning rates linearly towards 0 over the last "
+                        "FRACTION of its budget (as train's --decay-last does by steps)")
     return p.parse_args(argv)
+
+
+def report(row: dict) -> None:
+    """Print a row as it is ready; VGAN's mask contrast on a line of its own below it."""
+    print(format_row(row), flush=True)
+    if "mask_contrast" in row:
+        print(f"{'':4s}mask contrast (over bright / over dark pixels, 64 clips): "
+              f"{row['mask_contrast']:.2f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
           f" judged\n{CLIP_HEADER if clips else HEADER}", flush=True)
     try:
         rows = race(args.recipes, args.budget, n, args.seed, args.out,
-                    report=lambda row: print(format_row(row), flush=True))
+                    report=report,
+                    decay_last=args.decay_last)
     except ValueError as err:
         raise SystemExit(str(err)) from err
     if args.json is not None:
@@ -59,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         command = ["python", "bench/race.py", *(argv if argv is not None else sys.argv[1:])]
         args.json.write_text(json.dumps({"command": command, "budget_s": args.budget,
                                          "threads": args.threads,
+                                         "decay_last": args.decay_last,
                                          "n": n, "rows": plain_rows(rows)}, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0

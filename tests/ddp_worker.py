@@ -86,6 +86,7 @@ def main(out: str) -> None:
         with open(out, "w") as f:
             json.dump({"world_size": world.size, **results}, f)
     distributed.close(world)
+    distributed.exit_process(0, world)
 
 
 if __name__ == "__main__":

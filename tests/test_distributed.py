@@ -127,6 +127,17 @@ def test_world_comes_from_torchrun_variables():
         distributed.local_batch(30, world)
 
 
+def test_one_process_exits_normally_and_a_rank_of_several_skips_teardown(monkeypatch, capsys):
+    with pytest.raises(SystemExit) as done:
+        distributed.exit_process(3, distributed.World(0, 1, 0))
+    assert done.value.code == 3
+    ended = []
+    monkeypatch.setattr(distributed.os, "_exit", ended.append)  # os._exit would end pytest
+    print("last line of a rank", end="")
+    distributed.exit_process(None, distributed.World(1, 2, 1))
+    assert ended == [0] and capsys.readouterr().out == "last line of a rank"
+
+
 @pytest.mark.parametrize("name", ["smoke", "clip_smoke"])
 def test_shards_are_disjoint_and_make_up_the_global_batch(name):
     """Rank r of W draws rows r, r + W, ... of the batch one process draws, and z likewise."""

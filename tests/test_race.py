@@ -77,9 +77,24 @@ def test_tiny_clip_race_writes_rows_gifs_and_json(tmp_path, capsys):
     small = "length=16,width=4,batch_size=2"
     assert race.main([f"clip_dcgan,{small}", f"two_stream32,{small}", "--budget", "0.1",
                       "--n", "12", "--threads", "1", "--out", str(tmp_path),
-                      "--json", str(out)]) == 0
-    rows = json.loads(out.read_text())["rows"]
+                      "--json", str(out), "--decay-last", "0.5"]) == 0
+    result = json.loads(out.read_text())
+    rows = result["rows"]
     assert [r["recipe"][:9] for r in rows] == ["real clip", "clip_dcga", "two_strea"]
     assert all(r["clip_fd_over_floor"] > 0 and r["change_ratio"] >= 0 for r in rows)
+    assert result["decay_last"] == 0.5
+    # only VGAN has a mask to measure
+    assert [("mask_contrast" in r) for r in rows] == [False, False, True]
     assert len(list(tmp_path.glob("*.gif"))) == 2
-    assert "clipFD/f" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "clipFD/f" in printed and printed.count("mask contrast") == 1
+
+
+def test_decay_lowers_the_learning_rates_by_time():
+    from vgan_utils.race import train_for
+
+    run = parse_recipe("smoke")
+    steady, _, _ = train_for(run, 0.05, chunk=2)
+    decayed, _, _ = train_for(run, 0.05, chunk=2, decay_last=1.0)
+    lr_g = [t.opt_g.param_groups[0]["lr"] for t in (steady, decayed)]
+    assert lr_g[0] == run.train.lr_g and lr_g[1] < run.train.lr_g

@@ -6,7 +6,8 @@ real data. Frame recipes: FD against its floor (Heusel et al. 2017), precision a
 (Kynkaenniemi et al. 2019, k = 3), the judge's confident share and digit coverage
 (:mod:`vgan_utils.quality`). Clip recipes: clip FD / floor on the video judge's features, frame
 FD / floor, frame change against real's, ACD beside real's, precision and recall on frame
-features (:mod:`vgan_utils.video_quality`), and an animated GIF each. The first row is real
+features (:mod:`vgan_utils.video_quality`), VGAN's mask contrast, and an animated GIF each.
+``decay_last`` lowers every recipe's learning rates over the end of its budget. The first row is real
 data scored like a generator: what a perfect one reaches at this N.
 
 A recipe is a name from :data:`vgan_utils.train.CONFIGS`, optionally followed by
@@ -27,20 +28,26 @@ from .clip_recipes import ClipRecipe
 from .display import clip_grid, gif_bytes, image_grid, png_bytes, upscale
 from .judge import load_judge
 from .quality import frame_quality, generate_frames, real_frame_sets
-from .train import RunConfig, build_trainer, parse_recipe
+from .train import RunConfig, build_trainer, decay_factor, parse_recipe
 from .video_judge import load_video_judge
-from .video_quality import clip_quality, generate_clips, real_clip_sets
+from .video_quality import clip_quality, generate_clips, mask_contrast, real_clip_sets
 
 
 def train_for(run: RunConfig | ClipRecipe, budget_s: float, seed: int = 0,
-              device: torch.device | str = "cpu", chunk: int = 10):
+              device: torch.device | str = "cpu", chunk: int = 10, decay_last: float = 0.0):
     """A trainer for ``run`` trained until ``budget_s`` seconds of wall time have passed.
 
     Returns ``(trainer, wall seconds, CPU seconds)``; steps come in chunks of ``chunk``.
+    ``decay_last`` > 0 lowers both learning rates linearly towards 0 over that last fraction
+    of the budget, by time (a race does not know its step count in advance): the command
+    line's ``--decay-last``, which the long runs use, made comparable in a race.
     """
     trainer = build_trainer(run, device, seed)
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    while time.perf_counter() - wall0 < budget_s:
+    while (elapsed := time.perf_counter() - wall0) < budget_s:
+        if decay_last > 0:
+            scale = decay_factor(elapsed, budget_s, decay_last)
+            trainer.set_hparams(lr_g=scale * run.train.lr_g, lr_d=scale * run.train.lr_d)
         trainer.train(chunk)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return trainer, wall, cpu
@@ -90,24 +97,44 @@ def _write_samples(samples: torch.Tensor, name: str, out: Path) -> None:
 
 
 def race_row(run: RunConfig | ClipRecipe, budget_s: float, judging: _Judging, seed: int = 0,
-             out: Path | None = None, device: torch.device | str = "cpu") -> dict:
+             out: Path | None = None, device: torch.device | str = "cpu",
+             decay_last: float = 0.0) -> dict:
     """Train one recipe for the budget, then judge its sampling generator (EMA if kept).
 
-    With ``out``, its samples are written there (see :func:`_write_samples`).
+    With ``out``, its samples are written there (see :func:`_write_samples`). A generator
+    with a mask (VGAN's) also gets ``mask_contrast``, since clip figures cannot tell a mask
+    that separates the digits from one that covers everything.
     """
-    trainer, wall, cpu = train_for(run, budget_s, seed, device)
+    trainer, wall, cpu = train_for(run, budget_s, seed, device, decay_last=decay_last)
     generator = trainer.ema if trainer.ema is not None else trainer.generator
     samples = judging.generate(generator.cpu(), seed)
     if out is not None:
         _write_samples(samples, run.name, out)
-    return {"recipe": run.name, "steps": trainer.step, "steps_per_s": trainer.step / wall,
-            "wall_s": wall, "cpu_s": cpu, "samples": samples[:64], **judging.score(samples)}
+    row = {"recipe": run.name, "steps": trainer.step, "steps_per_s": trainer.step / wall,
+           "wall_s": wall, "cpu_s": cpu, "samples": samples[:64], **judging.score(samples)}
+    if hasattr(generator, "parts"):
+        row["mask_contrast"] = generated_mask_contrast(generator, seed)
+    return row
+
+
+@torch.no_grad()
+def generated_mask_contrast(generator: torch.nn.Module, seed: int = 0, n: int = 64) -> float:
+    """:func:`~vgan_utils.video_quality.mask_contrast` of ``n`` clips a masked generator draws
+    from codes seeded ``seed`` (what notebook 05 measures on the shipped one)."""
+    generator.eval()
+    z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
+    parts = generator.parts(z.to(next(generator.parameters()).device))
+    try:
+        return mask_contrast(parts.video.float().cpu(), parts.mask.float().cpu())
+    except ValueError:  # clips all dark (or all bright): a failed run, not a failed race
+        return float("nan")
 
 
 def race(specs: list[str], budget_s: float, n: int = 2000, seed: int = 0,
-         out: Path | None = None, report=None, device: torch.device | str = "cpu") -> list[dict]:
+         out: Path | None = None, report=None, device: torch.device | str = "cpu",
+         decay_last: float = 0.0) -> list[dict]:
     """Real data, then each recipe trained for ``budget_s`` seconds and judged on ``n`` samples
-    (frames, or clips in a race of clip recipes).
+    (frames, or clips in a race of clip recipes); ``decay_last``: see :func:`train_for`.
 
     ``report(row)`` is called as each row is ready (the command line prints it). Rows carry
     up to 64 ``samples`` (a tensor) besides the figures; :func:`plain_rows` drops them for JSON.
@@ -127,7 +154,7 @@ def race(specs: list[str], budget_s: float, n: int = 2000, seed: int = 0,
              **judging.score(third)}]
     for run in [None, *runs]:
         if run is not None:
-            rows.append(race_row(run, budget_s, judging, seed, out, device))
+            rows.append(race_row(run, budget_s, judging, seed, out, device, decay_last))
         if report is not None:
             report(rows[-1])
     return rows

@@ -492,11 +492,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def decay_factor(step: int, total: int, last: float) -> float:
+def decay_factor(step: float, total: float, last: float) -> float:
     """Learning-rate factor at ``step``: 1, then linear to 0 over the last ``last`` of ``total``.
 
     Set once per logged chunk of steps, so it depends only on the step and a resumed run
-    follows the same schedule. Never exactly 0 (Adam would take no step at all).
+    follows the same schedule. Never exactly 0 (Adam would take no step at all). A race
+    passes seconds for steps (:func:`vgan_utils.race.train_for`).
     """
     if not 0.0 < last <= 1.0:
         raise ValueError(f"--decay-last must be in (0, 1], got {last}")
@@ -627,4 +628,4 @@ def train_run(args: argparse.Namespace, world: distributed.World, device: torch.
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    distributed.exit_process(main(), distributed.world_from_env())
