@@ -69,6 +69,11 @@ def test_a_race_cannot_mix_frames_and_clips(capsys):
         _race().main(["frames32", "clip_dcgan", "--budget", "0"])
 
 
+def test_a_decay_outside_the_budget_is_refused_before_training():
+    with pytest.raises(SystemExit, match=r"in \[0, 1\] \(0: no decay\); got -0.5"):
+        _race().main(["smoke", "--budget", "0", "--decay-last", "-0.5"])
+
+
 def test_tiny_clip_race_writes_rows_gifs_and_json(tmp_path, capsys):
     if not default_path(32).exists():
         pytest.skip("no shipped 32x32 judge")

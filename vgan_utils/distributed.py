@@ -149,10 +149,10 @@ def exit_process(code: int | None, world: World) -> NoReturn:
     ("terminate called without an active exception", SIGABRT: here 1 run in 16 to 30 of
     the two-process smoke run while the 2 cores were busy, none in 40 on idle cores; a core
     dump showed ``ProcessGroupGloo::runLoop`` freeing the barrier's work during
-    ``Py_FinalizeEx``). torchrun then reports a finished run as
-    failed. A rank of several therefore flushes its output and leaves with ``os._exit``,
-    skipping the interpreter's teardown, which has nothing left to do: checkpoints are
-    written atomically and closed before this. One process exits normally.
+    ``Py_FinalizeEx``). torchrun then reports a finished run as failed. A rank of several
+    therefore flushes its output and leaves with ``os._exit``, skipping the interpreter's
+    teardown, which has nothing left to do: checkpoints are written atomically and closed
+    before this. One process exits normally.
     """
     if world.size == 1:
         sys.exit(code)

@@ -7,8 +7,8 @@ real data. Frame recipes: FD against its floor (Heusel et al. 2017), precision a
 (:mod:`vgan_utils.quality`). Clip recipes: clip FD / floor on the video judge's features, frame
 FD / floor, frame change against real's, ACD beside real's, precision and recall on frame
 features (:mod:`vgan_utils.video_quality`), VGAN's mask contrast, and an animated GIF each.
-``decay_last`` lowers every recipe's learning rates over the end of its budget. The first row is real
-data scored like a generator: what a perfect one reaches at this N.
+``decay_last`` lowers every recipe's learning rates over the end of its budget. The first row
+is real data scored like a generator: what a perfect one reaches at this N.
 
 A recipe is a name from :data:`vgan_utils.train.CONFIGS`, optionally followed by
 ``,field=value`` changes (:func:`vgan_utils.train.parse_recipe`), which is how one change at a
@@ -141,6 +141,9 @@ def race(specs: list[str], budget_s: float, n: int = 2000, seed: int = 0,
     """
     clips = is_clip_race(specs)
     runs = [parse_recipe(spec) for spec in specs]  # every typo fails before training
+    if not 0.0 <= decay_last <= 1.0:
+        raise ValueError(f"decay_last is the fraction of the budget over which the learning "
+                         f"rates fall, in [0, 1] (0: no decay); got {decay_last}")
     shapes = {(run.size, getattr(run, "length", 1)) for run in runs}
     if len(shapes) != 1:
         raise ValueError(f"a race compares one size (and clip length); got {sorted(shapes)}")
