@@ -168,3 +168,15 @@ def test_mask_contrast_is_one_for_a_uniform_mask_and_large_for_a_fitting_one():
         Q.mask_contrast(-torch.ones(1, 1, 2, 4, 4), torch.ones(1, 1, 2, 4, 4))
     with pytest.raises(ValueError, match="expected video"):
         Q.mask_contrast(video, fitting[:, :, :2])
+
+
+def test_generated_mask_contrast_measures_the_generators_own_parts():
+    from vgan_utils.video_nets import TwoStreamGenerator
+
+    torch.manual_seed(0)
+    g = TwoStreamGenerator(z_dim=8, length=4, size=8, width=2)
+    value = Q.generated_mask_contrast(g, n=6, seed=3)
+    assert not g.training  # measured in eval mode, as a sampler is
+    with torch.no_grad():
+        parts = g.parts(torch.randn(6, 8, generator=torch.Generator().manual_seed(3)))
+    assert value == pytest.approx(Q.mask_contrast(parts.video, parts.mask))

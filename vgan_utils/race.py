@@ -30,7 +30,7 @@ from .judge import load_judge
 from .quality import frame_quality, generate_frames, real_frame_sets
 from .train import RunConfig, build_trainer, decay_factor, parse_recipe
 from .video_judge import load_video_judge
-from .video_quality import clip_quality, generate_clips, mask_contrast, real_clip_sets
+from .video_quality import clip_quality, generate_clips, generated_mask_contrast, real_clip_sets
 
 
 def train_for(run: RunConfig | ClipRecipe, budget_s: float, seed: int = 0,
@@ -113,21 +113,11 @@ def race_row(run: RunConfig | ClipRecipe, budget_s: float, judging: _Judging, se
     row = {"recipe": run.name, "steps": trainer.step, "steps_per_s": trainer.step / wall,
            "wall_s": wall, "cpu_s": cpu, "samples": samples[:64], **judging.score(samples)}
     if hasattr(generator, "parts"):
-        row["mask_contrast"] = generated_mask_contrast(generator, seed)
+        try:
+            row["mask_contrast"] = generated_mask_contrast(generator, seed=seed)
+        except ValueError:  # clips all dark (or all bright): a failed run, not a failed race
+            row["mask_contrast"] = float("nan")
     return row
-
-
-@torch.no_grad()
-def generated_mask_contrast(generator: torch.nn.Module, seed: int = 0, n: int = 64) -> float:
-    """:func:`~vgan_utils.video_quality.mask_contrast` of ``n`` clips a masked generator draws
-    from codes seeded ``seed`` (what notebook 05 measures on the shipped one)."""
-    generator.eval()
-    z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
-    parts = generator.parts(z.to(next(generator.parameters()).device))
-    try:
-        return mask_contrast(parts.video.float().cpu(), parts.mask.float().cpu())
-    except ValueError:  # clips all dark (or all bright): a failed run, not a failed race
-        return float("nan")
 
 
 def race(specs: list[str], budget_s: float, n: int = 2000, seed: int = 0,

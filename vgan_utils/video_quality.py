@@ -175,6 +175,17 @@ def mask_contrast(video: Tensor, mask: Tensor, threshold: float = 0.0) -> float:
 
 
 @torch.no_grad()
+def generated_mask_contrast(generator: nn.Module, n: int = 64, seed: int = 0) -> float:
+    """:func:`mask_contrast` of ``n`` clips a masked generator (VGAN's, with ``parts``) draws
+    from codes seeded ``seed``, in eval mode. Notebook 05 measures the shipped two-stream
+    generator with it, and a clip race each two-stream recipe (:mod:`vgan_utils.race`)."""
+    generator.eval()
+    z = torch.randn(n, generator.z_dim, generator=torch.Generator().manual_seed(seed))
+    parts = generator.parts(z.to(next(generator.parameters()).device))
+    return mask_contrast(parts.video.float().cpu(), parts.mask.float().cpu())
+
+
+@torch.no_grad()
 def independent_frames(frame_generator: nn.Module, n: int, length: int, seed: int = 0,
                        batch_size: int = 256) -> Tensor:
     """The flickering baseline: ``n`` clips (N, C, length, H, W) of independently drawn frames.
