@@ -14,6 +14,7 @@ from vgan_utils.video_nets import (
     TwoStreamGenerator,
     VideoDiscriminator,
     check_clips,
+    default_image_generator,
     mask_sparsity_penalty,
     time_doublings,
     upsampling_steps,
@@ -243,6 +244,20 @@ def test_flow_motion_draws_once_starts_still_and_keeps_its_frame():
         torch.testing.assert_close(clips[:, :, t], frame)
     clips.square().mean().backward()
     assert g.flow_net[-1].weight.grad.abs().sum() > 0  # training can start moving it
+
+
+def test_frozen_image_generator_learns_nothing_and_samples_in_eval_mode():
+    img = default_image_generator(9, 16, 1, 8)
+    g = ContentMotionGenerator(8, 16, 1, content_dim=6, motion_dim=3, image_generator=img,
+                               motion_to="flow", flow_grid=4, freeze_image=True).train()
+    assert not img.training and g.recurrent.training  # train() leaves the frozen part in eval
+    stats = [b.clone() for b in img.buffers()]
+    clips = g(g.sample_z(4, torch.Generator().manual_seed(0)))
+    clips.square().mean().backward()
+    assert all(p.grad is None for p in img.parameters())
+    assert g.recurrent.weight_hh.grad.abs().sum() > 0  # motion still learns through it
+    assert all(torch.equal(a, b) for a, b in zip(stats, img.buffers(), strict=True))
+    assert "freeze_image=True" in repr(g)
 
 
 @pytest.mark.parametrize("model", [TwoStreamGenerator, OneStreamGenerator])

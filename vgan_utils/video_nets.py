@@ -424,12 +424,18 @@ class ContentMotionGenerator(nn.Module):
     Information: Optical Flow and Texture". Its last layer starts at zero (a still clip). A
     digit is moved, and may be stretched, but never redrawn as another (ACD measures what is
     left: notebook 05). Taught in ``notebooks/05_frames_to_clips.ipynb``.
+
+    ``freeze_image=True`` keeps the image generator as it was passed in: its weights get no
+    gradient and its batch-norm layers stay in eval mode (their running statistics, as when
+    it samples frames alone), so training learns motion only and cannot trade the frames'
+    quality for it.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
                  content_dim: int = 50, motion_dim: int = 10, noise_dim: int | None = None,
                  width: int = 32, image_generator: nn.Module | None = None,
-                 motion_to: str = "own", flow_grid: int = 8, flow_hidden: int = 128) -> None:
+                 motion_to: str = "own", flow_grid: int = 8, flow_hidden: int = 128,
+                 freeze_image: bool = False) -> None:
         super().__init__()
         if length < 1:
             raise ValueError(f"clip length must be >= 1, got {length}")
@@ -461,6 +467,17 @@ class ContentMotionGenerator(nn.Module):
             image_generator = default_image_generator(content_dim + motion_dim, size, channels,
                                                       width)
         self.image_generator = image_generator
+        self.freeze_image = freeze_image
+        if freeze_image:
+            image_generator.requires_grad_(False)
+            image_generator.eval()
+
+    def train(self, mode: bool = True) -> ContentMotionGenerator:
+        """As :meth:`nn.Module.train`, but a frozen image generator stays in eval mode."""
+        super().train(mode)
+        if self.freeze_image:
+            self.image_generator.eval()
+        return self
 
     # the latent code --------------------------------------------------------------------------
 
@@ -549,4 +566,5 @@ class ContentMotionGenerator(nn.Module):
     def extra_repr(self) -> str:
         return (f"length={self.length}, size={self.size}, channels={self.channels}, "
                 f"content_dim={self.content_dim}, motion_dim={self.motion_dim}, "
-                f"noise_dim={self.noise_dim}, z_dim={self.z_dim}, motion_to={self.motion_to!r}")
+                f"noise_dim={self.noise_dim}, z_dim={self.z_dim}, motion_to={self.motion_to!r}, "
+                f"freeze_image={self.freeze_image}")
