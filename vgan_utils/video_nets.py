@@ -428,8 +428,8 @@ class ContentMotionGenerator(nn.Module):
     ``freeze_image=True`` keeps the image generator as it was passed in: its weights get no
     gradient and its batch-norm layers stay in eval mode (their running statistics, as when
     it samples frames alone), so that only motion is learned. Raced against training it
-    (``bench/README.md``), freezing lost: the frames still got worse, through the codes the
-    GRU feeds the frozen generator.
+    (``bench/README.md``), freezing lost: the frames still got worse, likely through the
+    codes the GRU feeds the frozen generator.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
