@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
           f" judged\n{CLIP_HEADER if clips else HEADER}", flush=True)
     try:
         rows = race(args.recipes, args.budget, n, args.seed, args.out,
-                    report=report,
-                    decay_last=args.decay_last)
+                    report=report, decay_last=args.decay_last)
     except ValueError as err:
         raise SystemExit(str(err)) from err
     if args.json is not None:

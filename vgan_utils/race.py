@@ -28,7 +28,7 @@ from .clip_recipes import ClipRecipe
 from .display import clip_grid, gif_bytes, image_grid, png_bytes, upscale
 from .judge import load_judge
 from .quality import frame_quality, generate_frames, real_frame_sets
-from .train import RunConfig, build_trainer, decay_factor, parse_recipe
+from .train import RunConfig, build_trainer, decay_learning_rates, parse_recipe
 from .video_judge import load_video_judge
 from .video_quality import clip_quality, generate_clips, generated_mask_contrast, real_clip_sets
 
@@ -45,9 +45,7 @@ def train_for(run: RunConfig | ClipRecipe, budget_s: float, seed: int = 0,
     trainer = build_trainer(run, device, seed)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     while (elapsed := time.perf_counter() - wall0) < budget_s:
-        if decay_last > 0:
-            scale = decay_factor(elapsed, budget_s, decay_last)
-            trainer.set_hparams(lr_g=scale * run.train.lr_g, lr_d=scale * run.train.lr_d)
+        decay_learning_rates(trainer, run, elapsed, budget_s, decay_last)
         trainer.train(chunk)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     return trainer, wall, cpu

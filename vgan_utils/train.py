@@ -496,13 +496,23 @@ def decay_factor(step: float, total: float, last: float) -> float:
     """Learning-rate factor at ``step``: 1, then linear to 0 over the last ``last`` of ``total``.
 
     Set once per logged chunk of steps, so it depends only on the step and a resumed run
-    follows the same schedule. Never exactly 0 (Adam would take no step at all). A race
-    passes seconds for steps (:func:`vgan_utils.race.train_for`).
+    follows the same schedule. Never exactly 0 (Adam would take no step at all). Applied by
+    :func:`decay_learning_rates`.
     """
     if not 0.0 < last <= 1.0:
         raise ValueError(f"--decay-last must be in (0, 1], got {last}")
     start = total * (1.0 - last)
     return max(min(1.0, (total - step) / (total - start)), 1e-3)
+
+
+def decay_learning_rates(trainer: GANTrainer, run: RunConfig | ClipRecipe, done: float,
+                         total: float, last: float) -> None:
+    """Set both learning rates to the run's own times :func:`decay_factor` (nothing when
+    ``last`` is 0). The command line passes steps; a race passes seconds
+    (:func:`vgan_utils.race.train_for`), so both decay the same way."""
+    if last > 0:
+        scale = decay_factor(done, total, last)
+        trainer.set_hparams(lr_g=scale * run.train.lr_g, lr_d=scale * run.train.lr_d)
 
 
 def device_overrides(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
@@ -598,9 +608,7 @@ def train_run(args: argparse.Namespace, world: distributed.World, device: torch.
     if trainer.step >= args.steps:
         say(f"{args.out} is already at step {trainer.step} >= --steps {args.steps}")
     while trainer.step < args.steps:
-        if args.decay_last > 0:
-            scale = decay_factor(trainer.step, args.steps, args.decay_last)
-            trainer.set_hparams(lr_g=scale * run.train.lr_g, lr_d=scale * run.train.lr_d)
+        decay_learning_rates(trainer, run, trainer.step, args.steps, args.decay_last)
         curve.start_timing()
         trainer.train(min(args.log_every - trainer.step % args.log_every,
                           args.steps - trainer.step))
