@@ -11,6 +11,7 @@ from vgan_utils.frame_nets import (
     SpriteGenerator,
     count_parameters,
     dcgan_init_,
+    output_activation,
     sample_z,
 )
 from vgan_utils.model_table import model_table
@@ -196,3 +197,24 @@ def test_sprite_generator_position_learns_and_bad_sizes_are_named():
         SpriteGenerator(z_dim=8, size=16, glyph=32)
     with pytest.raises(ValueError, match=r"\(N, 8\)"):
         g(torch.randn(2, 6))
+
+
+def test_output_activations_reach_black_and_pass_gradients_as_documented():
+    x = torch.tensor([-3.0, -0.5, 0.5, 3.0], requires_grad=True)
+    tanh, hard, st = (output_activation(n) for n in ("tanh", "hardtanh", "clamp"))
+    assert tanh(x).min() > -1.0  # tanh never draws exact black
+    assert torch.equal(hard(x), torch.tensor([-1.0, -0.5, 0.5, 1.0]))
+    assert torch.equal(st(x), hard(x))
+    (g_hard,) = torch.autograd.grad(hard(x).sum(), x)
+    (g_st,) = torch.autograd.grad(st(x).sum(), x)
+    assert torch.equal(g_hard, torch.tensor([0.0, 1.0, 1.0, 0.0]))
+    assert torch.equal(g_st, torch.ones(4))  # straight through, clamped or not
+    with pytest.raises(ValueError, match="output must be one of"):
+        output_activation("sigmoid")
+
+
+def test_generator_output_option_keeps_weights_interchangeable():
+    a = FrameGenerator(z_dim=10, width=8)
+    b = FrameGenerator(z_dim=10, width=8, output="hardtanh")
+    b.load_state_dict(a.state_dict())  # the activation holds no weights
+    assert isinstance(b.net[-1], nn.Hardtanh) and "output=hardtanh" in repr(b)

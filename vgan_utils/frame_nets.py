@@ -71,6 +71,40 @@ def dcgan_init_(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+class StraightThroughClamp(nn.Module):
+    """Clamps to [-1, 1] going forward; passes the gradient through unchanged going back.
+
+    A pixel clamped to -1 still hears what the discriminator wants of it, so a stroke can grow
+    into pixels that are black now (Bengio et al. 2013's straight-through estimator).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + (x.clamp(-1.0, 1.0) - x).detach()
+
+
+OUTPUTS = ("tanh", "hardtanh", "clamp")
+
+
+def output_activation(name: str) -> nn.Module:
+    """The generator's last activation, onto [-1, 1].
+
+    ``"tanh"`` (DCGAN) reaches -1 only in the limit, so a background drawn by it is never quite
+    black; nine pixels in ten of a moving-digit frame are exactly -1, and the frame judge
+    puts real frames with a +0.05 haze nearly as far from real ones as the shipped generator
+    (notebook 04, section 9; ``data/README.md``). ``"hardtanh"`` clamps (exact -1 for any
+    input below it, no gradient there); ``"clamp"`` clamps with a straight-through gradient.
+    A recipe field (``output='hardtanh'``); raced against ``frames32`` and not adopted: both
+    lost (``bench/README.md``).
+    """
+    if name == "tanh":
+        return nn.Tanh()
+    if name == "hardtanh":
+        return nn.Hardtanh()
+    if name == "clamp":
+        return StraightThroughClamp()
+    raise ValueError(f"output must be one of {OUTPUTS}, got {name!r}")
+
+
 class FrameGenerator(nn.Module):
     """z ``(N, z_dim)`` -> frames ``(N, channels, size, size)`` in ``[-1, 1]``.
 
@@ -79,9 +113,11 @@ class FrameGenerator(nn.Module):
     convolution doubles the resolution and halves the channels until ``size``.
     """
 
-    def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64):
+    def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64,
+                 output: str = "tanh"):
         super().__init__()
         self.z_dim, self.size, self.channels, self.width = z_dim, size, channels, width
+        self.output = output
         n = _stages(size)
         ch = [width * 2 ** (n - 1 - i) for i in range(n)]  # channels at 4x4, 8x8, ...
         layers: list[nn.Module] = [
@@ -90,7 +126,8 @@ class FrameGenerator(nn.Module):
         for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
-        layers += [nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1, bias=False),
+                   output_activation(output)]
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
 
@@ -103,7 +140,8 @@ class FrameGenerator(nn.Module):
         return self.net(z[:, :, None, None])
 
     def extra_repr(self) -> str:
-        return f"z_dim={self.z_dim}, size={self.size}, channels={self.channels}"
+        return (f"z_dim={self.z_dim}, size={self.size}, channels={self.channels}, "
+                f"output={self.output}")
 
 
 class LayeredGenerator(nn.Module):

@@ -88,6 +88,7 @@ class RunConfig:
     upsample: str = "transpose"  # G's doubling steps: "transpose" (DCGAN) or "nearest"
     layers: int = 1  # > 1: G draws this many layers per frame, combined by the maximum
     glyph: int = 0  # > 0: each layer draws a glyph this many pixels wide and places it
+    output: str = "tanh"  # G's last activation: "tanh", "hardtanh" or "clamp" (frame_nets)
     batch_size: int = 64
     data_size: int = 64  # frames are drawn at this size and area-downsampled to `size`
     num_clips: int = 10_000
@@ -198,20 +199,24 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
 
 
 # what build_generator reads
-GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers", "glyph")
+GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers", "glyph",
+                    "output")
 
 
 def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     """The run's generator with fresh DCGAN-initialised weights."""
     if isinstance(run, ClipRecipe):
         return build_clip_networks(run)[0]
+    if run.output != "tanh" and (run.glyph or run.layers > 1):
+        raise ValueError(f"output={run.output!r} is for the single-layer generator; "
+                         "layered and sprite generators end in tanh")
     if run.glyph:
         generator = SpriteGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
                                     run.glyph)
     elif run.layers > 1:
         generator = LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers)
     else:
-        generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width)
+        generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width, run.output)
     if run.upsample == "nearest":
         resize_convolutions_(getattr(generator, "layer", generator))
     elif run.upsample != "transpose":
