@@ -140,6 +140,21 @@ def test_minibatch_std_sees_a_collapsed_batch():
         d.eval()(torch.randn(1, 1, 32, 32))
 
 
+def test_ink_log_magnifies_the_nearly_black():
+    from vgan_utils.frame_nets import InkLog
+
+    x = torch.tensor([-1.0, -0.99, -0.95, 0.0, 1.0]).view(1, 1, 1, 5)
+    out = InkLog()(x)
+    assert out.shape == (1, 2, 1, 5) and torch.equal(out[:, :1], x)
+    logged = out[0, 1, 0]
+    assert logged[0] == pytest.approx(-1.0) and logged[-1] == pytest.approx(1.0)
+    assert torch.all(logged[1:] > logged[:-1])
+    # a +0.05 haze is a twentieth of the pixel scale but half of the log scale
+    assert logged[2] - logged[0] > 0.9
+    d = FrameDiscriminator(size=32, width=8, ink_log=True)
+    assert d.net[1].in_channels == 2 and d(torch.randn(3, 1, 32, 32)).shape == (3,)
+
+
 def test_layered_generator_is_the_maximum_of_its_layers():
     g = LayeredGenerator(z_dim=8, size=16, width=4, layers=2).eval()
     z = torch.randn(3, 8)

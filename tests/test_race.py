@@ -33,6 +33,16 @@ def test_parse_recipe_errors_say_what_to_do(spec, message):
         parse_recipe(spec)
 
 
+def test_ink_log_recipe_field_reaches_the_discriminator():
+    from vgan_utils.frame_nets import InkLog
+    from vgan_utils.train import build_discriminator, build_trainer
+
+    run = parse_recipe("frames32,ink_log=True,width=8,d_width=8")
+    assert isinstance(build_trainer(run).discriminator.net[0], InkLog)
+    assert isinstance(build_discriminator(run).net[0], InkLog)
+    assert not isinstance(build_discriminator(parse_recipe("frames32")).net[0], InkLog)
+
+
 def test_parse_recipe_keeps_commas_inside_tuples():
     assert parse_recipe("frames32,betas=(0.0, 0.99),width=16").train.betas == (0.0, 0.99)
 

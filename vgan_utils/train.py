@@ -85,6 +85,7 @@ class RunConfig:
     spectral_norm: bool = True
     d_norm: str = "auto"  # the discriminator's normalisation (see FrameDiscriminator)
     minibatch_std: bool = False  # D sees the batch's spread (Karras et al. 2018)
+    ink_log: bool = False  # D sees each pixel's ink on a log scale too (frame_nets.InkLog)
     upsample: str = "transpose"  # G's doubling steps: "transpose" (DCGAN) or "nearest"
     layers: int = 1  # > 1: G draws this many layers per frame, combined by the maximum
     glyph: int = 0  # > 0: each layer draws a glyph this many pixels wide and places it
@@ -273,7 +274,8 @@ def build_trainer(run: RunConfig | ClipRecipe, device: torch.device | str = "cpu
         torch.manual_seed(seed)
         generator = build_generator(run)
         discriminator = FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
-                                           run.spectral_norm, run.d_norm, run.minibatch_std)
+                                           run.spectral_norm, run.d_norm, run.minibatch_std,
+                                           run.ink_log)
     z_dim = run.z_dim
     return GANTrainer(generator, discriminator, batch_fn_for(run, shard),
                       lambda n, gen: sample_z(n, z_dim, generator=gen),
@@ -384,7 +386,7 @@ def build_discriminator(run: RunConfig | ClipRecipe) -> nn.Module:
         return video_gan(run.model, length=run.length, size=run.size, channels=run.channels,
                          width=run.width, d_width=run.d_width, **run.model_kw)[1]
     return FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
-                              run.spectral_norm, run.d_norm, run.minibatch_std)
+                              run.spectral_norm, run.d_norm, run.minibatch_std, run.ink_log)
 
 
 def ship_discriminator(src: str | Path, dst: str | Path) -> Path:
