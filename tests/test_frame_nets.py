@@ -149,7 +149,7 @@ def test_ink_log_magnifies_the_nearly_black():
     logged = out[0, 1, 0]
     assert logged[0] == pytest.approx(-1.0) and logged[-1] == pytest.approx(1.0)
     assert torch.all(logged[1:] > logged[:-1])
-    # a +0.05 haze is a twentieth of the pixel scale but half of the log scale
+    # a +0.05 haze is a fortieth of the pixel range but half of the log range
     assert logged[2] - logged[0] > 0.9
     d = FrameDiscriminator(size=32, width=8, ink_log=True)
     assert d.net[1].in_channels == 2 and d(torch.randn(3, 1, 32, 32)).shape == (3,)

@@ -5,7 +5,7 @@ deep convolutional generative adversarial networks" (DCGAN): the generator
 upsamples a noise vector with strided transposed convolutions, batch norm and
 ReLU, and ends in ``tanh``; the discriminator downsamples with strided
 convolutions and LeakyReLU(0.2), with batch norm everywhere but its first layer;
-weights start from N(0, 0.02). Two departures, both deliberate:
+weights start from N(0, 0.02). Departures, each deliberate:
 
 * the discriminator returns raw **logits** of shape ``(N,)`` (no sigmoid), to be
   used with ``BCEWithLogitsLoss`` or the losses in :mod:`vgan_utils.losses`;
@@ -265,12 +265,12 @@ class InkLog(nn.Module):
     """Append one channel per input channel: each pixel's ink on a log scale, onto [-1, 1].
 
     Nine pixels in ten of a moving-digit frame are exactly -1, and a haze of +0.05 that a
-    person cannot see moves the frame judge as far as the generator's errors do (notebook 04,
-    section 9). On the pixel scale such a haze is a small input to D; on the log scale of
-    ``ink = (x + 1) / 2``, ``log(ink + eps)``, exact black sits at ``log(eps)`` and a 0.025 ink
-    is halfway to white, so D can see it and tell G. A recipe field (``ink_log=True``); raced
-    against ``frames32`` and not adopted: the background turned black and the strokes broke
-    into dots (``bench/README.md``).
+    person cannot see moves the frame judge nearly as far as the generator's errors do
+    (notebook 04, section 9). On the pixel scale such a haze is a small input to D; on the
+    log scale of ``ink = (x + 1) / 2``, ``log(ink + eps)``, exact black sits at ``log(eps)``
+    and a 0.025 ink is halfway to white, so D can see it and tell G. A recipe field
+    (``ink_log=True``); raced against ``frames32`` and not adopted: the background turned
+    black and the strokes broke into dots (``bench/README.md``).
     """
 
     def __init__(self, eps: float = 1e-3):
