@@ -273,9 +273,7 @@ def build_trainer(run: RunConfig | ClipRecipe, device: torch.device | str = "cpu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = build_generator(run)
-        discriminator = FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
-                                           run.spectral_norm, run.d_norm, run.minibatch_std,
-                                           run.ink_log)
+        discriminator = build_discriminator(run)
     z_dim = run.z_dim
     return GANTrainer(generator, discriminator, batch_fn_for(run, shard),
                       lambda n, gen: sample_z(n, z_dim, generator=gen),
