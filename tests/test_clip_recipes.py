@@ -13,7 +13,6 @@ from vgan_utils.clip_recipes import (
     recipe_controls,
 )
 from vgan_utils.dashboard import DEFAULT_HPARAMS
-from vgan_utils.frame_nets import FrameGenerator
 from vgan_utils.train import CONFIGS, build_trainer, dashboard_controls
 from vgan_utils.video_nets import ContentMotionGenerator, OneStreamGenerator, TwoStreamGenerator
 
@@ -54,15 +53,22 @@ def test_motion32_starts_from_the_shipped_frame_generator():
     tr = build_video_trainer(replace(CLIPS["motion32"], length=4))
     image_g = tr.generator.image_generator
     shipped = load_generator(ROOT / "data" / "frames32.pt")
-    assert isinstance(image_g, FrameGenerator)
+    assert type(image_g) is type(shipped)
     assert all(torch.equal(a, b) for a, b in zip(image_g.state_dict().values(),
                                                  shipped.state_dict().values(), strict=True))
 
 
 def test_a_pretrained_image_generator_must_fit_the_codes():
     bad = replace(CLIPS["motion32"], model_kw={"content_dim": 50, "motion_dim": 10})
-    with pytest.raises(ValueError, match="content_dim \\+ motion_dim = 60"):
+    with pytest.raises(ValueError, match="frame code .* is 60"):
         build_video_trainer(bad)
+    content_only = {"content_dim": 90, "motion_dim": 10, "motion_to": "flow",
+                    "flow_from": "content"}  # the frame's code is the content alone
+    with pytest.raises(ValueError, match="frame code .* is 90"):
+        build_video_trainer(replace(CLIPS["motion32"], model_kw=content_only))
+    fits = build_video_trainer(replace(CLIPS["motion32"], length=4,
+                                       model_kw={**content_only, "content_dim": 100}))
+    assert fits.generator.frame_code_dim == 100
     with pytest.raises(ValueError, match="only applies to content_motion"):
         build_video_trainer(replace(CLIPS["two_stream32"], image_generator="data/frames32.pt"))
 

@@ -260,6 +260,44 @@ def test_frozen_image_generator_learns_nothing_and_samples_in_eval_mode():
     assert "freeze_image=True" in repr(g)
 
 
+def test_flow_from_content_draws_the_frame_generators_own_sample_of_the_content():
+    img = default_image_generator(6, 16, 1, 8)
+    g = ContentMotionGenerator(8, 16, 1, content_dim=6, motion_dim=3, image_generator=img,
+                               motion_to="flow", flow_grid=4, freeze_image=True,
+                               flow_from="content").train()
+    z = g.same_content_z(3, torch.Generator().manual_seed(0))  # one content, three motions
+    own = img(g.split_z(z)[0])  # the frame generator alone, in eval mode
+    clips = g(z)
+    for t in range(8):  # zero flow at the start: every frame is that one sample
+        torch.testing.assert_close(clips[:, :, t], own)
+    assert g.frame_code_dim == 6 and "flow_from='content'" in repr(g)
+    assert torch.equal(clips[0], clips[2])  # motion does not redraw the frame
+    with pytest.raises(ValueError, match="flow_from"):
+        tiny_mocogan(flow_from="content")  # motion_to='own' draws every frame from a state
+    with pytest.raises(ValueError, match="flow_from"):
+        tiny_mocogan(motion_to="flow", flow_from="h0")
+
+
+def test_whole_pixel_flow_moves_frames_by_whole_pixels_and_still_learns():
+    g = tiny_mocogan(motion_to="flow", flow_grid=4, whole_pixels=True)
+    with torch.no_grad():
+        g.flow_net[-1].bias.fill_(1.3 * 2 / 16)  # 1.3 pixels right and down, everywhere
+    z = g.sample_z(2, torch.Generator().manual_seed(0))
+    content, h0, noise = g.split_z(z)
+    motion = g.motion_codes(h0, noise)
+    flows = g.flows(content, motion)
+    torch.testing.assert_close(flows * 8, torch.ones_like(flows))  # rounded to 1 pixel
+    drawn = g.image_generator(torch.cat([content, motion[:, 0]], dim=1))
+    clips = g(z)
+    for t in range(8):  # each frame is an exact copy of the drawn one, one pixel over
+        torch.testing.assert_close(clips[:, :, t, :-1, :-1], drawn[..., 1:, 1:])
+    clips.square().mean().backward()
+    assert g.flow_net[-1].weight.grad.abs().sum() > 0  # the gradient passes the rounding
+    assert "whole_pixels=True" in repr(g)
+    with pytest.raises(ValueError, match="whole_pixels"):
+        tiny_mocogan(whole_pixels=True)
+
+
 @pytest.mark.parametrize("model", [TwoStreamGenerator, OneStreamGenerator])
 def test_nearest_upsampling_keeps_shapes_and_drops_transposed_convolutions(model):
     torch.manual_seed(0)

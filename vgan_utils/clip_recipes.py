@@ -88,7 +88,8 @@ def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
     """The shipped frame generator named by ``recipe.image_generator``, in training mode.
 
     Its latent size must be the content/motion generator's ``content_dim + motion_dim``:
-    every frame's code is one content code and that frame's motion code, side by side.
+    every frame's code is one content code and that frame's motion code, side by side
+    (``content_dim`` alone with ``flow_from="content"``, where the content is the frame's code).
     """
     from .train import load_generator  # train imports this module
 
@@ -98,10 +99,14 @@ def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
         raise ValueError(f"{recipe.name}: image_generator only applies to content_motion "
                          f"recipes, not {recipe.model!r}")
     frame_g = load_generator(path, ema=True).train()
-    want = recipe.model_kw.get("content_dim", 50) + recipe.model_kw.get("motion_dim", 10)
+    kw = recipe.model_kw
+    want = kw.get("content_dim", 50)
+    if kw.get("flow_from", "state") == "state":
+        want += kw.get("motion_dim", 10)
     if getattr(frame_g, "z_dim", want) != want:
         raise ValueError(f"{recipe.name}: {path.name} takes codes of size {frame_g.z_dim}, but "
-                         f"content_dim + motion_dim = {want}; make them add up")
+                         f"the frame code (content_dim, + motion_dim unless "
+                         f"flow_from='content') is {want}; make them add up")
     return frame_g
 
 
