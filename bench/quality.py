@@ -15,7 +15,11 @@ and coverage: see :mod:`vgan_utils.quality`.
 Clip rows (``--clips`` 16-frame clips each, 0 to skip): real clips (a third real set) and each
 shipped clip generator of notebook 05 (``data/motion32.pt``, ``data/two_stream32.pt``), with
 :func:`vgan_utils.video_quality.clip_quality`'s figures: clip FD / floor on the video judge's
-features, frame FD / floor, frame change against real's, ACD beside real's.
+features, frame FD / floor, frame change against real's, ACD beside real's. Beside them, the
+pretrained frame generator's frames drawn one by one into clips (``--pretrained``, notebook
+05's flickering baseline): on these rows frame FD / floor is measured on frames of 500 clips,
+whose floor is about 2.7 times the one of 2,000 independent frames above, so a clip generator's
+frames compare with their frame generator's on this row, not on the frame rows.
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ from vgan_utils.video_quality import (
     clip_quality,
     format_clip_quality,
     generate_clips,
+    independent_frames,
     real_clip_sets,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CLIP_GENERATORS = ("motion32", "two_stream32")  # notebook 05's shipped clip generators
+FRAME_BY_FRAME = "pretrained, frame by frame"  # the frame generator's frames as clips
 COLUMNS = ("row", "size", "n", "fd", "floor", "fd_over_floor", "confident_share",
            "real_confident_share", "confident_ratio", "coverage", "real_coverage")
 
@@ -108,14 +114,20 @@ def measure(name: str, size: int, frames_fn, reals: Reals) -> dict | str:
 def clip_rows(args: argparse.Namespace) -> list[dict]:
     """Real clips and each shipped clip generator, printed as measured; missing ones skipped."""
     real_a, real_b, real_c = real_clip_sets(args.clips, length=16, sets=3)
+    paths = {FRAME_BY_FRAME: args.pretrained,
+             **{name: args.data / f"{name}.pt" for name in CLIP_GENERATORS}}
     rows = []
-    for name in ("real clips", *CLIP_GENERATORS):
-        path = args.data / f"{name}.pt"
-        if name != "real clips" and not path.exists():
-            print(f"skipped {name}: no checkpoint at {path} (data/README.md gives its command)")
+    for name in ("real clips", *paths):
+        if name != "real clips" and not paths[name].exists():
+            print(f"skipped {name}: no checkpoint at {paths[name]} (data/README.md gives its "
+                  f"command)")
             continue
-        clips = real_c if name == "real clips" else generate_clips(load_generator(path),
-                                                                   args.clips, seed=args.seed)
+        if name == "real clips":
+            clips = real_c
+        elif name == FRAME_BY_FRAME:
+            clips = independent_frames(load_generator(paths[name]), args.clips, 16, args.seed)
+        else:
+            clips = generate_clips(load_generator(paths[name]), args.clips, seed=args.seed)
         rows.append({"row": name, **clip_quality(clips, real_a, real_b)})
         print(f"{name:34s} {format_clip_quality(rows[-1])}", flush=True)
     return rows

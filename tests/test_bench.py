@@ -40,6 +40,7 @@ def test_quality_py_skips_missing_checkpoints(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "skipped notebook 04 cpu run" in printed and "skipped pretrained" in printed
     assert "skipped motion32" in printed and "skipped two_stream32" in printed
+    assert "skipped pretrained, frame by frame" in printed
     clip_rows = json.loads(out.read_text())["clip_rows"]
     assert [r["row"] for r in clip_rows] == ["real clips"] and clip_rows[0]["clip_floor"] > 0
     rows = json.loads(out.read_text())["rows"]
@@ -47,6 +48,34 @@ def test_quality_py_skips_missing_checkpoints(tmp_path, capsys):
     assert "real frames" in names and any(n.startswith("untrained") for n in names)
     real = rows[names.index("real frames")]
     assert real["n"] == 64 and real["floor"] > 0 and real["real_coverage"] >= 9
+
+
+def test_quality_py_scores_the_frame_generator_on_the_clip_rows_protocol(tmp_path):
+    quality = _load("quality")
+    pretrained = Path(__file__).resolve().parent.parent / "data" / "frames32.pt"
+    if not quality.default_path(32).exists() or not pretrained.exists():
+        pytest.skip("no shipped judge or frame generator yet (data/README.md)")
+    args = quality.parse_args(["--clips", "8", "--pretrained", str(pretrained),
+                               "--data", str(tmp_path)])
+    rows = quality.clip_rows(args)
+    assert [r["row"] for r in rows] == ["real clips", "pretrained, frame by frame"]
+    assert rows[1]["change_ratio"] > 1.3  # frames drawn one by one flicker
+
+
+def test_frames_in_clips_py_prints_its_three_tables(tmp_path):
+    data = Path(__file__).resolve().parent.parent / "data"
+    needed = ["judge_frames32.pt", "judge_clips32.pt", "frames32.pt", "motion32.pt",
+              "two_stream32.pt"]
+    if not all((data / name).exists() for name in needed):
+        pytest.skip("needs the shipped judges and generators (data/README.md)")
+    out = tmp_path / "f.json"
+    assert _load("frames_in_clips").main(["--n", "64", "--clips", "8", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    tables = ("one_protocol", "motion32_stages", "rigid_shifts")
+    assert [len(result[k]) for k in tables] == [4, 7, 4]
+    shifts = {r["row"]: r["fd"] for r in result["rigid_shifts"]}
+    alone = shifts["frame generator alone"]
+    assert shifts["moved by half pixels (-2.5 to 2.5)"] > alone  # a half-pixel shift blurs
 
 
 def test_run_py_times_the_engine_against_a_bare_loop(tmp_path, capsys):

@@ -58,6 +58,27 @@ def test_motion32_starts_from_the_shipped_frame_generator():
                                                  shipped.state_dict().values(), strict=True))
 
 
+def test_init_from_starts_a_run_from_shipped_clip_networks(tmp_path):
+    from vgan_utils.train import build_generator, load_discriminator, load_generator
+
+    g_path, d_path = ROOT / "data" / "motion32.pt", ROOT / "data" / "motion32_d.pt"
+    if not (g_path.exists() and d_path.exists()):
+        pytest.skip("no shipped motion32 yet (data/README.md)")
+    recipe = replace(CLIPS["motion32"], init_from=str(g_path), init_d_from="data/motion32_d.pt",
+                     model_kw={**CLIPS["motion32"].model_kw, "whole_pixels": True})
+    tr = build_video_trainer(recipe)
+    for net, shipped in ((tr.generator, load_generator(g_path)),
+                         (tr.discriminator, load_discriminator(d_path))):
+        assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(),
+                                                     shipped.state_dict().values(), strict=True))
+    assert tr.generator.whole_pixels
+    fresh = build_generator(recipe)  # loading a run's checkpoint does not reload init_from
+    assert not torch.equal(fresh.flow_net[-1].weight, tr.generator.flow_net[-1].weight)
+    wider = replace(recipe, model_kw={**recipe.model_kw, "flow_hidden": 64})
+    with pytest.raises(ValueError, match="does not fit this recipe's networks"):
+        build_video_trainer(wider)
+
+
 def test_a_pretrained_image_generator_must_fit_the_codes():
     bad = replace(CLIPS["motion32"], model_kw={"content_dim": 50, "motion_dim": 10})
     with pytest.raises(ValueError, match="frame code .* is 60"):

@@ -45,6 +45,8 @@ class ClipRecipe:
     num_clips: int = 10_000
     data_seed: int = 0
     image_generator: str | None = None  # a shipped frame generator to start from (content_motion)
+    init_from: str | None = None  # a shipped clip generator of the same model to fine-tune
+    init_d_from: str | None = None  # a shipped discriminator of the same model to go on with
     model_kw: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -93,8 +95,7 @@ def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
     """
     from .train import load_generator  # train imports this module
 
-    path = Path(recipe.image_generator)
-    path = path if path.is_absolute() else ROOT / path
+    path = _resolve(recipe.image_generator)
     if recipe.model != "content_motion":
         raise ValueError(f"{recipe.name}: image_generator only applies to content_motion "
                          f"recipes, not {recipe.model!r}")
@@ -110,17 +111,46 @@ def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
     return frame_g
 
 
+def _resolve(path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else ROOT / path
+
+
+def start_from_shipped(recipe: ClipRecipe, generator: nn.Module, discriminator: nn.Module
+                       ) -> None:
+    """Load ``recipe.init_from`` (and ``init_d_from``) into freshly built networks, in place.
+
+    Fine-tuning a shipped clip generator under a changed option that keeps its weights' shapes
+    (``whole_pixels``, say) starts from what it learned instead of from a still clip.
+    """
+    from .train import load_discriminator, load_generator  # train imports this module
+
+    for path, net, load in ((recipe.init_from, generator, load_generator),
+                            (recipe.init_d_from, discriminator, load_discriminator)):
+        if path is None:
+            continue
+        shipped = load(_resolve(path))
+        try:
+            net.load_state_dict(shipped.state_dict())
+        except RuntimeError as err:
+            raise ValueError(f"{recipe.name}: {path} does not fit this recipe's networks (its "
+                             f"model, widths and model_kw must match the run that made it): "
+                             f"{str(err).splitlines()[0]}") from err
+
+
 def build_clip_networks(recipe: ClipRecipe, seed: int = 0
                         ) -> tuple[nn.Module, nn.Module, ZSampler]:
     """``(generator, discriminator, z_sampler)`` for ``recipe``, fresh weights seeded by ``seed``
-    (apart from a pretrained image generator, which keeps its own)."""
+    (apart from a pretrained image generator, which keeps its own, and ``init_from`` /
+    ``init_d_from``, loaded over them)."""
     kw = {"width": recipe.width, "d_width": recipe.d_width, **recipe.model_kw}
     if recipe.image_generator is not None:
         kw["image_generator"] = pretrained_image_generator(recipe)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return video_gan(recipe.model, length=recipe.length, size=recipe.size,
-                         channels=recipe.channels, **kw)
+        generator, discriminator, sampler = video_gan(
+            recipe.model, length=recipe.length, size=recipe.size, channels=recipe.channels, **kw)
+    start_from_shipped(recipe, generator, discriminator)
+    return generator, discriminator, sampler
 
 
 def build_video_trainer(recipe: ClipRecipe, device: torch.device | str = "cpu",

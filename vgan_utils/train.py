@@ -205,9 +205,10 @@ GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers", 
 
 
 def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
-    """The run's generator with fresh DCGAN-initialised weights."""
+    """The run's generator with fresh DCGAN-initialised weights (a clip recipe's ``init_from``
+    is not loaded: callers load the weights they want)."""
     if isinstance(run, ClipRecipe):
-        return build_clip_networks(run)[0]
+        return build_clip_networks(replace(run, init_from=None, init_d_from=None))[0]
     if run.output != "tanh" and (run.glyph or run.layers > 1):
         raise ValueError(f"output={run.output!r} is for the single-layer generator; "
                          "layered and sprite generators end in tanh")
