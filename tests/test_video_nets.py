@@ -346,3 +346,29 @@ def test_image_discriminator_step_lowers_its_loss():
     fake = torch.tanh(torch.randn(8, 1, 32, 32))
     assert d(real).flatten().shape == (8,)
     _d_step_lowers_loss(d, real, fake)
+
+
+def test_warp_logits_moves_the_frame_before_its_tanh():
+    from vgan_utils.frame_nets import FrameGenerator
+
+    torch.manual_seed(0)
+    img = FrameGenerator(9, 16, 1, width=4)
+    g = ContentMotionGenerator(8, 16, 1, content_dim=6, motion_dim=3, image_generator=img,
+                               motion_to="flow", flow_grid=4, warp_logits=True)
+    with torch.no_grad():
+        g.flow_net[-1].bias[:16].fill_(0.5 * 2 / 16)  # half a pixel right (x), nothing in y
+    z = g.sample_z(2, torch.Generator().manual_seed(0))
+    content, h0, noise = g.split_z(z)
+    logits = img.logits(torch.cat([content, g.motion_codes(h0, noise)[:, 0]], dim=1))
+    torch.testing.assert_close(img(torch.cat([content, g.motion_codes(h0, noise)[:, 0]], 1)),
+                               torch.tanh(logits))
+    clips = g(z)
+    blended = torch.tanh((logits[..., :-1] + logits[..., 1:]) / 2)  # x and x + 1, then tanh
+    torch.testing.assert_close(clips[:, :, 3, :, :-1], blended)
+    clips.square().mean().backward()
+    assert g.flow_net[-1].weight.grad.abs().sum() > 0
+    assert "warp_logits=True" in repr(g)
+    with pytest.raises(ValueError, match="warp_logits"):
+        tiny_mocogan(warp_logits=True)  # needs motion_to='flow'
+    with pytest.raises(ValueError, match="FrameGenerator"):
+        tiny_mocogan(motion_to="flow", warp_logits=True)  # the stand-in has no .net
