@@ -13,7 +13,9 @@ Three tables, each row's frame FD / floor, precision, recall and confident share
    started from, its own fine-tuned copy on N(0, I) codes, the frame it draws per clip before the
    warp, and frames t of its clips.
 3. **What a bilinear warp alone does**: the frame generator's frames moved rigidly by whole
-   pixels, by half pixels and by uniform fractions of a pixel (``vgan_utils.video_nets.warp``).
+   pixels, by half pixels and by uniform fractions of a pixel (``vgan_utils.video_nets.warp``),
+   each also moved before the generator's ``tanh`` (its logits warped, then the ``tanh``:
+   ``ContentMotionGenerator``'s ``warp_logits``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from vgan_utils import video_quality as vq
 from vgan_utils.judge import load_judge
 from vgan_utils.quality import frame_quality, generate_frames, real_frame_sets
 from vgan_utils.train import load_generator
-from vgan_utils.video_nets import warp
+from vgan_utils.video_nets import LOGIT_BACKGROUND, warp
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -81,12 +83,16 @@ def rigid_shifts(judge, frame_g, real: list, n: int, seed: int) -> list[dict]:
     shifts = {"moved by whole pixels (-3 to 3)": whole,
               "moved by half pixels (-2.5 to 2.5)": halves,
               "moved by uniform fractions (-3 to 3)": 6 * torch.rand(n, 2, generator=gen) - 3}
+    z = torch.randn(n, frame_g.z_dim, generator=torch.Generator().manual_seed(seed))
+    logits = torch.cat([frame_g.logits(c) for c in z.split(256)])  # generate_frames' codes
     table: list[dict] = []
     report(table, "frame generator alone", frame_quality(judge, frames, *real))
     for name, shift in shifts.items():
         size = frames.shape[-1]
         flows = (2 * shift.float() / size)[:, None, None, None, :].expand(n, 1, size, size, 2)
         report(table, name, frame_quality(judge, warp(frames, flows)[:, :, 0], *real))
+        moved = frame_g.net[-1](warp(logits, flows, LOGIT_BACKGROUND)[:, :, 0])
+        report(table, f"{name}, before the tanh", frame_quality(judge, moved, *real))
     return table
 
 

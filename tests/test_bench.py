@@ -72,10 +72,12 @@ def test_frames_in_clips_py_prints_its_three_tables(tmp_path):
     assert _load("frames_in_clips").main(["--n", "64", "--clips", "8", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     tables = ("one_protocol", "motion32_stages", "rigid_shifts")
-    assert [len(result[k]) for k in tables] == [4, 7, 4]
+    assert [len(result[k]) for k in tables] == [4, 7, 7]
     shifts = {r["row"]: r["fd"] for r in result["rigid_shifts"]}
     alone = shifts["frame generator alone"]
     assert shifts["moved by half pixels (-2.5 to 2.5)"] > alone  # a half-pixel shift blurs
+    whole = "moved by whole pixels (-3 to 3)"  # whole pixels commute with the tanh
+    assert shifts[f"{whole}, before the tanh"] == pytest.approx(shifts[whole], rel=1e-3)
 
 
 def test_run_py_times_the_engine_against_a_bare_loop(tmp_path, capsys):

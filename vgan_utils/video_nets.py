@@ -450,7 +450,8 @@ class ContentMotionGenerator(nn.Module):
     ``warp_logits=True`` (flow only; the image generator must be a ``FrameGenerator``) warps the
     frame before its last activation and applies the activation after: blending a stroke's
     logits with the background's, far more negative, thins the stroke where blending pixels
-    greys it, and halves what a bilinear shift costs the frame judge (``bench/README.md``).
+    greys it, and halves what a bilinear shift costs the frame judge. Raced against warping
+    pixels and not adopted: the clips lost (``bench/README.md``).
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
