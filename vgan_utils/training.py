@@ -76,7 +76,8 @@ class TrainConfig:
     ``joint_batch`` scores real and generated samples in one batch through D, in both updates:
     a batch-norm D then normalises them with the same statistics and cannot tell a batch of
     fakes by its statistics alone (notebook 04's recipe's D, scoring fakes apart, puts every
-    fake near 0: ``data/README.md``).
+    fake near 0: ``data/README.md``). Raced for ``frames32`` and not adopted
+    (``bench/README.md``).
     """
 
     loss: str = "nonsaturating"
