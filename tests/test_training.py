@@ -7,17 +7,7 @@ import threading
 
 import pytest
 import torch
-from gan_fixtures import (
-    Z_DIM,
-    conv_batch,
-    conv_nets,
-    conv_trainer,
-    single_thread,
-    toy_batch,
-    toy_trainer,
-    toy_z,
-    weights,
-)
+from gan_fixtures import Z_DIM, conv_trainer, single_thread, toy_batch, toy_trainer, toy_z, weights
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -87,28 +77,6 @@ def test_relativistic_loss_with_r1_and_r2_trains_and_flattens_d_on_the_fakes():
     both.train(20)
     assert all(math.isfinite(v) for v in both.history["loss_d"] + both.history["loss_g"])
     assert fake_slope(both) < fake_slope(plain)
-
-
-@pytest.mark.parametrize("loss", ["nonsaturating", "relativistic"])
-def test_joint_batch_scores_real_and_fake_in_one_batch_norm_batch(loss):
-    """``joint_batch``: D sees one batch of 2N in each update, so batch norm mixes them."""
-    def bn_trainer(**kw) -> GANTrainer:
-        g, _ = conv_nets(0)
-        d = nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.BatchNorm2d(8), nn.LeakyReLU(0.2),
-                          nn.Conv2d(8, 1, 4, 1, 0), nn.Flatten())
-        return GANTrainer(g, d, conv_batch, toy_z, TrainConfig(loss=loss, **kw), "cpu", seed=0)
-
-    trainer = bn_trainer(joint_batch=True)
-    sizes = []
-    hook = trainer.discriminator.register_forward_hook(lambda m, i, o: sizes.append(len(i[0])))
-    trainer.train(2)
-    hook.remove()
-    n = trainer.batch_fn(0).shape[0]
-    assert sizes == [2 * n] * 4  # D step and G step, twice
-    assert all(math.isfinite(v) for v in trainer.history["loss_d"] + trainer.history["loss_g"])
-    apart = bn_trainer()  # the same networks and seed, real and fake normalised apart
-    apart.train(2)
-    assert trainer.history["loss_d"] != apart.history["loss_d"]
 
 
 def test_lazy_regularisation_penalises_every_kth_step_k_times_as_much(monkeypatch):

@@ -73,11 +73,6 @@ class TrainConfig:
     ``ema_decay`` (e.g. 0.999) keeps an averaged copy of G used by :meth:`GANTrainer.sample`.
     ``amp`` picks mixed precision: ``"bf16"`` autocast, or ``"fp16"`` autocast with a gradient
     scaler (fp16's small range needs loss scaling; bf16's does not).
-    ``joint_batch`` scores real and generated samples in one batch through D, in both updates:
-    a batch-norm D then normalises them with the same statistics and cannot tell a batch of
-    fakes by its statistics alone (notebook 04's recipe's D, scoring fakes apart, puts every
-    fake near 0: ``data/README.md``). Raced for ``frames32`` and not adopted
-    (``bench/README.md``).
     """
 
     loss: str = "nonsaturating"
@@ -93,7 +88,6 @@ class TrainConfig:
     amp: str = "off"
     channels_last: bool = False
     compile: bool = False
-    joint_batch: bool = False
 
     def __post_init__(self) -> None:
         self.betas = tuple(float(b) for b in self.betas)
@@ -398,7 +392,8 @@ class GANTrainer:
             fake = self._g_fwd(self._layout(self._sample_z(real.shape[0])))  # G(z), like real
         self.opt_d.zero_grad(set_to_none=True)
         with self._autocast():
-            real_logits, fake_logits = self._score_both(real, fake)  # (N,) each
+            real_logits = self._d_fwd(real)  # (N,)
+            fake_logits = self._d_fwd(fake)  # (N,)
             loss = self.loss_fn.d_loss(real_logits.float(), fake_logits.float())
         total = loss + self._penalties(real, fake)
         self.scaler_d.scale(total).backward()
@@ -421,15 +416,10 @@ class GANTrainer:
         with self._autocast():
             fake = self._g_fwd(z)  # (N, C, H, W)
             real_logits = None
-            if self.config.joint_batch:
-                real_logits, fake_logits = self._score_both(real, fake)
-                real_logits = real_logits.detach().float() if self.loss_fn.paired else None
-            else:
-                if self.loss_fn.paired:
-                    with torch.no_grad():
-                        real_logits = self._d_fwd(real).float()
-                fake_logits = self._d_fwd(fake)
-            loss = self.loss_fn.generator_loss(fake_logits.float(), real_logits)
+            if self.loss_fn.paired:
+                with torch.no_grad():
+                    real_logits = self._d_fwd(real).float()
+            loss = self.loss_fn.generator_loss(self._d_fwd(fake).float(), real_logits)
         total = loss
         if self.g_penalty is not None:
             penalty = self.g_penalty(z, fake.float())
@@ -442,12 +432,6 @@ class GANTrainer:
         self.scaler_g.step(self.opt_g)
         self.scaler_g.update()
         return loss.detach(), gnorm
-
-    def _score_both(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-        """D's logits for ``real`` and ``fake``: two batches, or one with ``joint_batch``."""
-        if not self.config.joint_batch:
-            return self._d_fwd(real), self._d_fwd(fake)
-        return self._d_fwd(torch.cat([real, fake.to(real.dtype)])).split(real.shape[0])
 
     def _check(self, **values: Tensor) -> None:
         """Roll back and raise if any value is NaN/inf: called *before* an optimiser step."""
