@@ -359,9 +359,9 @@ def test_warp_logits_moves_the_frame_before_its_tanh():
         g.flow_net[-1].bias[:16].fill_(0.5 * 2 / 16)  # half a pixel right (x), nothing in y
     z = g.sample_z(2, torch.Generator().manual_seed(0))
     content, h0, noise = g.split_z(z)
-    logits = img.logits(torch.cat([content, g.motion_codes(h0, noise)[:, 0]], dim=1))
-    torch.testing.assert_close(img(torch.cat([content, g.motion_codes(h0, noise)[:, 0]], 1)),
-                               torch.tanh(logits))
+    code = torch.cat([content, g.motion_codes(h0, noise)[:, 0]], dim=1)
+    logits = img.logits(code)
+    torch.testing.assert_close(img(code), torch.tanh(logits))  # the frame is tanh(logits)
     clips = g(z)
     blended = torch.tanh((logits[..., :-1] + logits[..., 1:]) / 2)  # x and x + 1, then tanh
     torch.testing.assert_close(clips[:, :, 3, :, :-1], blended)
@@ -371,4 +371,4 @@ def test_warp_logits_moves_the_frame_before_its_tanh():
     with pytest.raises(ValueError, match="warp_logits"):
         tiny_mocogan(warp_logits=True)  # needs motion_to='flow'
     with pytest.raises(ValueError, match="FrameGenerator"):
-        tiny_mocogan(motion_to="flow", warp_logits=True)  # the stand-in has no .net
+        tiny_mocogan(motion_to="flow", warp_logits=True)  # the stand-in has no .logits
