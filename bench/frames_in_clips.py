@@ -60,9 +60,8 @@ def motion32_stages(judge, frame_g, real: list, n: int, seed: int) -> list[dict]
     g = load_generator(DATA / "motion32.pt").eval()
     z = torch.randn(n, g.z_dim, generator=torch.Generator().manual_seed(seed))
     content, h0, noise = g.split_z(z)
-    first = g.motion_codes(h0, noise)[:, 0]
-    drawn = torch.cat([g.image_generator(torch.cat([c, m], 1))
-                       for c, m in zip(content.split(250), first.split(250), strict=True)])
+    code = g.frame_code(content, g.motion_codes(h0, noise))
+    drawn = torch.cat([g.image_generator(part) for part in code.split(250)])
     clips = torch.cat([g(part) for part in z.split(250)])
     sets = {"frame generator alone": generate_frames(frame_g, n, seed),
             "motion32's copy of it alone, N(0, I) codes": generate_frames(g.image_generator, n,
@@ -76,15 +75,15 @@ def motion32_stages(judge, frame_g, real: list, n: int, seed: int) -> list[dict]
 
 
 def rigid_shifts(judge, frame_g, real: list, n: int, seed: int) -> list[dict]:
-    frames = generate_frames(frame_g, n, seed)
+    z = torch.randn(n, frame_g.z_dim, generator=torch.Generator().manual_seed(seed))
+    logits = torch.cat([frame_g.logits(c) for c in z.split(256)])  # generate_frames' codes
+    frames = frame_g.net[-1](logits)
     gen = torch.Generator().manual_seed(seed + 1)
     whole = torch.randint(-3, 4, (n, 2), generator=gen)
     halves = torch.randint(-3, 3, (n, 2), generator=gen) + 0.5
     shifts = {"moved by whole pixels (-3 to 3)": whole,
               "moved by half pixels (-2.5 to 2.5)": halves,
               "moved by uniform fractions (-3 to 3)": 6 * torch.rand(n, 2, generator=gen) - 3}
-    z = torch.randn(n, frame_g.z_dim, generator=torch.Generator().manual_seed(seed))
-    logits = torch.cat([frame_g.logits(c) for c in z.split(256)])  # generate_frames' codes
     table: list[dict] = []
     report(table, "frame generator alone", frame_quality(judge, frames, *real))
     for name, shift in shifts.items():

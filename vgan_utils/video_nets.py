@@ -601,10 +601,14 @@ class ContentMotionGenerator(nn.Module):
             fine = (pixels + (pixels.round() - pixels).detach()) * (2 / self.size)
         return fine.permute(0, 2, 3, 1).reshape(n, t, self.size, self.size, 2)
 
+    def frame_code(self, content: Tensor, motion: Tensor) -> Tensor:
+        """The image generator's code for a clip's one frame (``motion_to="flow"``):
+        ``(content, h_1)``, or ``content`` alone if ``flow_from="content"``."""
+        return content if self.flow_from == "content" else torch.cat([content, motion[:, 0]], 1)
+
     def _render_flow(self, content: Tensor, motion: Tensor) -> Tensor:
-        """One frame per clip from ``(content, h_1)`` (from ``content`` alone if
-        ``flow_from="content"``), warped by each frame's flow."""
-        code = content if self.flow_from == "content" else torch.cat([content, motion[:, 0]], 1)
+        """The clip's one frame (:meth:`frame_code`), warped by each frame's flow."""
+        code = self.frame_code(content, motion)
         if not self.warp_logits:
             return warp(self.image_generator(code), self.flows(content, motion))
         logits = self.image_generator.logits(code)  # (N, C, H, W), before the activation
