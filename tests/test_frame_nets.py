@@ -233,3 +233,13 @@ def test_generator_output_option_keeps_weights_interchangeable():
     b = FrameGenerator(z_dim=10, width=8, output="hardtanh")
     b.load_state_dict(a.state_dict())  # the activation holds no weights
     assert isinstance(b.net[-1], nn.Hardtanh) and "output=hardtanh" in repr(b)
+
+
+def test_refine_draws_maps_at_full_size_and_mixes_them_with_a_3x3_convolution():
+    g = FrameGenerator(z_dim=10, width=8, refine=4)
+    x = g(torch.randn(3, 10))
+    assert x.shape == (3, 1, 32, 32) and x.abs().max() <= 1.0
+    mix = g.net[-2]
+    assert isinstance(mix, nn.Conv2d) and mix.in_channels == 4 and mix.kernel_size == (3, 3)
+    assert g.logits(torch.zeros(2, 10)).shape == (2, 1, 32, 32)
+    assert count_parameters(g) > count_parameters(FrameGenerator(z_dim=10, width=8))

@@ -115,13 +115,15 @@ class FrameGenerator(nn.Module):
     A 1x1 noise "image" is projected to a 4x4 map with ``4 * width * 2**(k-3)``
     channels by a 4x4 transposed convolution, then each stride-2 transposed
     convolution doubles the resolution and halves the channels until ``size``.
+    ``refine`` > 0 makes the last one draw that many maps at full size, which a 3x3
+    convolution mixes into the frame: layers at the resolution where strokes are drawn.
     """
 
     def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64,
-                 output: str = "tanh"):
+                 output: str = "tanh", refine: int = 0):
         super().__init__()
         self.z_dim, self.size, self.channels, self.width = z_dim, size, channels, width
-        self.output = output
+        self.output, self.refine = output, refine
         n = _stages(size)
         ch = [width * 2 ** (n - 1 - i) for i in range(n)]  # channels at 4x4, 8x8, ...
         layers: list[nn.Module] = [
@@ -130,8 +132,13 @@ class FrameGenerator(nn.Module):
         for c_in, c_out in zip(ch[:-1], ch[1:], strict=True):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
                        nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
-        layers += [nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1, bias=False),
-                   output_activation(output)]
+        if refine:  # draw `refine` maps at full size, then mix them with a 3x3 convolution
+            layers += [nn.ConvTranspose2d(ch[-1], refine, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(refine), nn.ReLU(inplace=True),
+                       nn.Conv2d(refine, channels, 3, 1, 1, bias=False)]
+        else:
+            layers.append(nn.ConvTranspose2d(ch[-1], channels, 4, 2, 1, bias=False))
+        layers.append(output_activation(output))
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)
 
@@ -153,7 +160,7 @@ class FrameGenerator(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"z_dim={self.z_dim}, size={self.size}, channels={self.channels}, "
-                f"output={self.output}")
+                f"output={self.output}, refine={self.refine}")
 
 
 class LayeredGenerator(nn.Module):

@@ -65,6 +65,7 @@ from .frame_nets import (
     SpriteGenerator,
     sample_z,
 )
+from .projected import ProjectedDiscriminator, load_encoder
 from .quality import QualityTracker, format_quality
 from .runtime import setup
 from .synthetic import MovingDigits, resize_frames
@@ -90,6 +91,8 @@ class RunConfig:
     layers: int = 1  # > 1: G draws this many layers per frame, combined by the maximum
     glyph: int = 0  # > 0: each layer draws a glyph this many pixels wide and places it
     output: str = "tanh"  # G's last activation: "tanh", "hardtanh" or "clamp" (frame_nets)
+    refine: int = 0  # > 0: G draws this many maps at full size, mixed by a 3x3 convolution
+    d_encoder: str | None = None  # a frozen encoder's file: D also judges its features (projected)
     batch_size: int = 64
     data_size: int = 64  # frames are drawn at this size and area-downsampled to `size`
     num_clips: int = 10_000
@@ -108,13 +111,14 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     "dcgan_classic32": RunConfig("dcgan_classic32", size=32, width=32, spectral_norm=False,
                                  d_norm="batch", train=_DCGAN),
     # 32x32, the course's CPU recipe (notebook 04's live run, the cpu profile): the classic
-    # recipe with five times its learning rate, batch 32, and a discriminator half the
-    # generator's width, which doubles the steps per second. Each change was raced one at a
-    # time against the others (bench/README.md). The shipped data/frames32.pt is 52 minutes
-    # of "frames32,width=48,d_width=48": with steps to spare, wider networks did better
-    # (data/README.md).
+    # recipe with five times its learning rate, batch 32, a discriminator half the
+    # generator's width, which doubles the steps per second, and 16 maps drawn at full size
+    # and mixed by a 3x3 convolution (refine=16). Each change was raced one at a time against
+    # the others (bench/README.md). The shipped data/frames32.pt is 52 minutes of
+    # "frames32,width=48,d_width=48,refine=0": with steps to spare, wider networks did better
+    # (data/README.md); it was trained before refine won its race.
     "frames32": RunConfig("frames32", size=32, width=32, d_width=16, spectral_norm=False,
-                          d_norm="batch", batch_size=32,
+                          d_norm="batch", batch_size=32, refine=16,
                           train=TrainConfig(loss="nonsaturating", lr_g=1e-3, lr_d=1e-3,
                                             betas=(0.5, 0.999))),
     # 64x64: a batch-norm D (its batch statistics let it see a collapsed batch) kept smooth by
@@ -201,7 +205,7 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
 
 # what build_generator reads
 GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers", "glyph",
-                    "output")
+                    "output", "refine")
 
 
 def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
@@ -209,16 +213,17 @@ def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     is not loaded: callers load the weights they want)."""
     if isinstance(run, ClipRecipe):
         return build_clip_networks(replace(run, init_from=None, init_d_from=None))[0]
-    if run.output != "tanh" and (run.glyph or run.layers > 1):
-        raise ValueError(f"output={run.output!r} is for the single-layer generator; "
-                         "layered and sprite generators end in tanh")
+    if (run.output != "tanh" or run.refine) and (run.glyph or run.layers > 1):
+        raise ValueError(f"output={run.output!r}, refine={run.refine} are for the single-layer "
+                         "generator; layered and sprite generators end in one plain layer")
     if run.glyph:
         generator = SpriteGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
                                     run.glyph)
     elif run.layers > 1:
         generator = LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers)
     else:
-        generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width, run.output)
+        generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width, run.output,
+                                   run.refine)
     if run.upsample == "nearest":
         resize_convolutions_(getattr(generator, "layer", generator))
     elif run.upsample != "transpose":
@@ -384,8 +389,11 @@ def build_discriminator(run: RunConfig | ClipRecipe) -> nn.Module:
 
         return video_gan(run.model, length=run.length, size=run.size, channels=run.channels,
                          width=run.width, d_width=run.d_width, **run.model_kw)[1]
-    return FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
-                              run.spectral_norm, run.d_norm, run.minibatch_std, run.ink_log)
+    pixel = FrameDiscriminator(run.size, run.channels, run.d_width or run.width,
+                               run.spectral_norm, run.d_norm, run.minibatch_std, run.ink_log)
+    if run.d_encoder is None:
+        return pixel
+    return ProjectedDiscriminator(pixel, load_encoder(run.d_encoder), run.d_width or run.width)
 
 
 def ship_discriminator(src: str | Path, dst: str | Path) -> Path:
