@@ -73,3 +73,13 @@ def test_a_run_with_d_encoder_trains_and_leaves_the_encoder_alone(tmp_path):
                zip(frozen, trainer.discriminator.encoder.parameters(), strict=True))
     assert any(not torch.equal(a, b) for a, b in
                zip(heads, trainer.discriminator.heads.parameters(), strict=True))
+
+
+def test_command_line_writes_an_encoder_for_the_runs_frames(tmp_path, capsys):
+    from vgan_utils.projected import main
+
+    out = tmp_path / "enc16.pt"
+    assert main(["--config", "smoke", "--steps", "3", "--threads", "1", "--out", str(out)]) == 0
+    encoder = load_encoder(out)
+    assert (encoder.size, encoder.channels) == (16, 1)  # the smoke run's frames
+    assert "3 steps" in capsys.readouterr().out
