@@ -14,7 +14,9 @@ small head per encoder level (16x16, 8x8, 4x4 for 32x32 frames); it returns ever
 logit for every frame, stacked ``(heads * N,)``, so the engine's losses average over
 heads as Projected GAN sums one loss per discriminator.
 
-Raced in ``bench/README.md``.
+Raced against ``frames32`` in ``bench/README.md``, where it lost: the encoder and its heads
+halve the steps per second, and per step it did no better. Named in notebook 04's list of what
+did not win; kept so that the race can be repeated (``d_encoder`` in a recipe).
 """
 
 from __future__ import annotations
