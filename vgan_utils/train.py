@@ -214,8 +214,9 @@ def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     if isinstance(run, ClipRecipe):
         return build_clip_networks(replace(run, init_from=None, init_d_from=None))[0]
     if (run.output != "tanh" or run.refine) and (run.glyph or run.layers > 1):
-        raise ValueError(f"output={run.output!r}, refine={run.refine} are for the single-layer "
-                         "generator; layered and sprite generators end in one plain layer")
+        raise ValueError(f"output={run.output!r} and refine={run.refine} are for the "
+                         "single-layer generator; layered and sprite generators end in one "
+                         "transposed convolution and tanh: add output='tanh',refine=0")
     if run.glyph:
         generator = SpriteGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
                                     run.glyph)
