@@ -5,11 +5,11 @@ import torch
 
 from vgan_utils.frame_nets import FrameDiscriminator
 from vgan_utils.projected import (
-    FrameEncoder,
+    FeatureEncoder,
     ProjectedDiscriminator,
+    fit_feature_encoder,
     load_encoder,
     save_encoder,
-    train_encoder,
 )
 from vgan_utils.train import build_trainer, parse_recipe
 
@@ -24,18 +24,18 @@ def _blobs(i: int, n: int = 8, size: int = 16) -> torch.Tensor:
 
 
 def test_encoder_levels_halve_down_to_4x4():
-    shapes = [f.shape for f in FrameEncoder(32, 1, 8)(torch.zeros(2, 1, 32, 32))]
+    shapes = [f.shape for f in FeatureEncoder(32, 1, 8)(torch.zeros(2, 1, 32, 32))]
     assert shapes == [(2, 8, 16, 16), (2, 16, 8, 8), (2, 32, 4, 4)]
 
 
 def test_train_encoder_lowers_its_loss_and_freezes():
-    encoder, losses = train_encoder(_blobs, size=16, steps=150, lr=3e-3)
+    encoder, losses = fit_feature_encoder(_blobs, size=16, steps=150, lr=3e-3)
     assert sum(losses[-10:]) / 10 < 0.5 * sum(losses[:10]) / 10
     assert not any(p.requires_grad for p in encoder.parameters()) and not encoder.training
 
 
 def test_encoder_round_trips_through_its_file(tmp_path):
-    encoder = FrameEncoder(16, 1, 8)
+    encoder = FeatureEncoder(16, 1, 8)
     path = save_encoder(encoder, tmp_path / "enc.pt", steps=0)
     loaded = load_encoder(path)
     x = torch.randn(3, 1, 16, 16)
@@ -45,7 +45,7 @@ def test_encoder_round_trips_through_its_file(tmp_path):
 
 
 def test_projected_d_scores_each_frame_once_per_head_and_keeps_encoder_frozen():
-    encoder = FrameEncoder(32, 1, 8)
+    encoder = FeatureEncoder(32, 1, 8)
     before = [p.clone() for p in encoder.parameters()]
     d = ProjectedDiscriminator(FrameDiscriminator(32, 1, 8, norm="batch"), encoder, 8).train()
     x = torch.randn(4, 1, 32, 32, requires_grad=True)
@@ -60,11 +60,11 @@ def test_projected_d_scores_each_frame_once_per_head_and_keeps_encoder_frozen():
 
 def test_projected_d_refuses_an_encoder_of_another_size():
     with pytest.raises(ValueError, match="train an encoder for this size"):
-        ProjectedDiscriminator(FrameDiscriminator(32, 1, 8), FrameEncoder(16, 1, 8), 8)
+        ProjectedDiscriminator(FrameDiscriminator(32, 1, 8), FeatureEncoder(16, 1, 8), 8)
 
 
 def test_a_run_with_d_encoder_trains_and_leaves_the_encoder_alone(tmp_path):
-    path = save_encoder(FrameEncoder(16, 1, 8), tmp_path / "enc.pt")
+    path = save_encoder(FeatureEncoder(16, 1, 8), tmp_path / "enc.pt")
     trainer = build_trainer(parse_recipe(f"smoke,d_encoder='{path}'"))
     frozen = [p.clone() for p in trainer.discriminator.encoder.parameters()]
     heads = [p.clone() for p in trainer.discriminator.heads.parameters()]

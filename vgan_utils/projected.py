@@ -7,7 +7,8 @@ steps. Their feature network was trained on ImageNet, a download the course avoi
 network trained to name our digits would share the judge's task (and could lower FD by
 matching the judge rather than the frames; Kynkäänniemi et al. 2023). So the encoder here
 is the first half of an autoencoder trained on the GAN's own real frames, without labels
-(:func:`train_encoder`, ``python -m vgan_utils.projected``, about a minute).
+(:func:`fit_feature_encoder`, ``python -m vgan_utils.projected``, about a minute). Not
+:class:`vgan_utils.inversion.FrameEncoder`, which maps frames to a generator's latent codes.
 
 :class:`ProjectedDiscriminator` keeps a pixel discriminator (the run's own) and adds one
 small head per encoder level (16x16, 8x8, 4x4 for 32x32 frames); it returns every head's
@@ -35,7 +36,7 @@ from .frame_nets import FrameDiscriminator, dcgan_init_
 ENCODER_WIDTH = 32
 
 
-class FrameEncoder(nn.Module):
+class FeatureEncoder(nn.Module):
     """Frames ``(N, C, size, size)`` -> features at size/2, size/4, ..., 4x4 (a list)."""
 
     def __init__(self, size: int = 32, channels: int = 1, width: int = ENCODER_WIDTH):
@@ -57,10 +58,10 @@ class FrameEncoder(nn.Module):
         return features
 
 
-class FrameDecoder(nn.Module):
+class FeatureDecoder(nn.Module):
     """The encoder's 4x4 features back to ink logits ``(N, C, size, size)`` (training only)."""
 
-    def __init__(self, encoder: FrameEncoder):
+    def __init__(self, encoder: FeatureEncoder):
         super().__init__()
         layers: list[nn.Module] = []
         n = len(encoder.levels)
@@ -76,8 +77,8 @@ class FrameDecoder(nn.Module):
         return self.net(code)
 
 
-def train_encoder(batch_fn, size: int = 32, channels: int = 1, steps: int = 2000,
-                  lr: float = 1e-3, seed: int = 0) -> tuple[FrameEncoder, list[float]]:
+def fit_feature_encoder(batch_fn, size: int = 32, channels: int = 1, steps: int = 2000,
+                  lr: float = 1e-3, seed: int = 0) -> tuple[FeatureEncoder, list[float]]:
     """An autoencoder fitted to real frames ``batch_fn(i)`` in [-1, 1]; returns its encoder.
 
     The decoder predicts each pixel's ink ``(x + 1) / 2`` as a Bernoulli logit (cross-entropy,
@@ -85,9 +86,10 @@ def train_encoder(batch_fn, size: int = 32, channels: int = 1, steps: int = 2000
     must hold which strokes a frame has and where. Returns the frozen encoder (eval mode)
     and the loss per step.
     """
-    torch.manual_seed(seed)
-    encoder = FrameEncoder(size, channels)
-    decoder = FrameDecoder(encoder)
+    with torch.random.fork_rng(devices=[]):  # seeds the weights without touching the caller's RNG
+        torch.manual_seed(seed)
+        encoder = FeatureEncoder(size, channels)
+        decoder = FeatureDecoder(encoder)
     opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=lr)
     losses = []
     for i in range(steps):
@@ -101,20 +103,20 @@ def train_encoder(batch_fn, size: int = 32, channels: int = 1, steps: int = 2000
     return encoder.eval().requires_grad_(False), losses
 
 
-def save_encoder(encoder: FrameEncoder, path: str | Path, **meta) -> Path:
+def save_encoder(encoder: FeatureEncoder, path: str | Path, **meta) -> Path:
     """Write the encoder's weights and shape (atomically) for :func:`load_encoder`."""
     state = {"size": encoder.size, "channels": encoder.channels, "width": encoder.width,
              "encoder": encoder.state_dict(), **meta}
     return save_checkpoint(state, path)
 
 
-def load_encoder(path: str | Path) -> FrameEncoder:
-    """A frozen :class:`FrameEncoder` from :func:`save_encoder`'s file."""
+def load_encoder(path: str | Path) -> FeatureEncoder:
+    """A frozen :class:`FeatureEncoder` from :func:`save_encoder`'s file."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no encoder at {path}: make one with "
                                 "`python -m vgan_utils.projected --out {path}`")
     state = load_checkpoint(path)
-    encoder = FrameEncoder(state["size"], state["channels"], state["width"])
+    encoder = FeatureEncoder(state["size"], state["channels"], state["width"])
     encoder.load_state_dict(state["encoder"])
     return encoder.eval().requires_grad_(False)
 
@@ -132,13 +134,13 @@ def _head(c_in: int, width: int, size: int) -> nn.Sequential:
 
 
 class ProjectedDiscriminator(nn.Module):
-    """A pixel discriminator plus one head per level of a frozen :class:`FrameEncoder`.
+    """A pixel discriminator plus one head per level of a frozen :class:`FeatureEncoder`.
 
     Returns ``(1 + levels) * N`` logits: the pixel D's for the N frames, then each head's.
     The encoder stays frozen and in eval mode whatever mode the module is put in.
     """
 
-    def __init__(self, pixel: FrameDiscriminator, encoder: FrameEncoder, width: int):
+    def __init__(self, pixel: FrameDiscriminator, encoder: FeatureEncoder, width: int):
         super().__init__()
         if (encoder.size, encoder.channels) != (pixel.size, pixel.channels):
             raise ValueError(f"the encoder sees {encoder.channels}x{encoder.size}x"
@@ -178,12 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     run = parse_recipe(args.config)
     t0 = time.time()
-    encoder, losses = train_encoder(batch_fn_for(run), run.size, run.channels, args.steps)
+    encoder, losses = fit_feature_encoder(batch_fn_for(run), run.size, run.channels, args.steps)
     seconds = time.time() - t0
+    final = sum(losses[-100:]) / len(losses[-100:])
     save_encoder(encoder, args.out, steps=args.steps, seconds=seconds, config=args.config,
-                 final_loss=sum(losses[-100:]) / len(losses[-100:]))
+                 final_loss=final)
     print(f"{args.out}: {args.steps} steps in {seconds:.0f} s, cross-entropy "
-          f"{losses[0]:.3f} -> {sum(losses[-100:]) / len(losses[-100:]):.3f}")
+          f"{losses[0]:.3f} -> {final:.3f}")
     return 0
 
 
