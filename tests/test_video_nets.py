@@ -19,6 +19,7 @@ from vgan_utils.video_nets import (
     time_doublings,
     upsampling_steps,
     warp,
+    whole_pixel_penalty,
 )
 
 CONFIGS = [(t, s, c) for t in (16, 32) for s in (32, 64) for c in (1, 3)]
@@ -296,6 +297,58 @@ def test_whole_pixel_flow_moves_frames_by_whole_pixels_and_still_learns():
     assert "whole_pixels=True" in repr(g)
     with pytest.raises(ValueError, match="whole_pixels"):
         tiny_mocogan(whole_pixels=True)
+
+
+def test_whole_pixel_penalty_is_zero_on_whole_pixels_and_only_where_there_is_ink():
+    ink = torch.tensor([1.0, 1.0, 1.0, 0.0]).reshape(1, 1, 4, 1, 1)
+    pixels = torch.tensor([[2.0, -1.0], [0.5, 0.5], [0.25, 0.0], [0.5, 0.5]]).reshape(1, 1, 4, 1, 2)
+    # sin^2(pi d): 0 and 0; 1 and 1; 1/2 and 0; no ink. Mean over 8 numbers, weight 3
+    expected = 3 * (0 + 0 + 1 + 1 + 0.5 + 0) / 8
+    torch.testing.assert_close(whole_pixel_penalty(pixels, ink, 3.0), torch.tensor(expected))
+
+
+def test_whole_pixel_weight_adds_the_penalty_gradient_and_leaves_the_clips_alone():
+    plain = tiny_mocogan(motion_to="flow", flow_grid=4)
+    pulled = tiny_mocogan(motion_to="flow", flow_grid=4, whole_pixel_weight=2.0)
+    pulled.load_state_dict(plain.state_dict())
+    for g in (plain, pulled):
+        with torch.no_grad():  # 0.3 of a pixel in x, 0.7 in y, everywhere
+            g.flow_net[-1].bias[:16].fill_(0.3 * 2 / 16)
+            g.flow_net[-1].bias[16:].fill_(0.7 * 2 / 16)
+    z = plain.sample_z(3, torch.Generator().manual_seed(0))
+    clips = plain(z)
+    torch.testing.assert_close(pulled(z), clips)  # the forward pass is the same
+    pulled(z).sum().backward()
+    plain(z).sum().backward()
+    penalty = pulled.last_whole_pixel_penalty
+    assert penalty is not None and penalty.item() > 0
+    extra = pulled.flow_net[-1].bias.grad - plain.flow_net[-1].bias.grad
+    # towards 0 in x (0.3 < 0.5), towards 1 in y (0.7 > 0.5): gradient descent lowers x, raises y
+    assert (extra[:16] > 0).all() and (extra[16:] < 0).all()
+    with torch.no_grad():  # sampling neither records nor changes anything
+        pulled.last_whole_pixel_penalty = None
+        torch.testing.assert_close(pulled.eval()(z), clips)
+    assert pulled.last_whole_pixel_penalty is None
+    assert "whole_pixel_weight=2.0" in repr(pulled)
+    for bad in ({"whole_pixel_weight": 1.0},
+                {"motion_to": "flow", "whole_pixels": True, "whole_pixel_weight": 1.0},
+                {"motion_to": "flow", "whole_pixel_weight": -1.0}):
+        with pytest.raises(ValueError, match="whole_pixel_weight"):
+            tiny_mocogan(**bad)
+
+
+def test_the_penalty_gradient_is_the_gradient_of_the_penalty():
+    from vgan_utils.video_nets import _WholePixelPenaltyGrad
+
+    torch.manual_seed(0)
+    pixels = (torch.randn(2, 3, 4, 4, 2) * 2).requires_grad_()
+    ink = torch.rand(2, 3, 4, 4, 1)
+    upstream = torch.randn(2, 3, 4, 4, 2)
+    (_WholePixelPenaltyGrad.apply(pixels, ink, 0.7) * upstream).sum().backward()
+    via_function = pixels.grad.clone()
+    pixels.grad = None
+    ((pixels * upstream).sum() + whole_pixel_penalty(pixels, ink, 0.7)).backward()
+    torch.testing.assert_close(via_function, pixels.grad)
 
 
 @pytest.mark.parametrize("model", [TwoStreamGenerator, OneStreamGenerator])

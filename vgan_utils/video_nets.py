@@ -168,6 +168,39 @@ class _L1PenaltyGrad(torch.autograd.Function):
         return grad + ctx.weight * torch.sign(mask) / mask.numel(), None
 
 
+class _WholePixelPenaltyGrad(torch.autograd.Function):
+    """Identity forward on a flow ``(N, T, H, W, 2)`` in pixels; backward adds the gradient of
+    ``weight * mean(ink * sin^2(pi * flow))`` (:func:`whole_pixel_penalty`), ``ink``
+    ``(N, T, H, W, 1)`` held fixed, so that any GAN loop trains with it (as
+    :class:`_L1PenaltyGrad` does VGAN's mask penalty)."""
+
+    @staticmethod
+    def forward(ctx, pixels: Tensor, ink: Tensor, weight: float) -> Tensor:
+        ctx.save_for_backward(pixels, ink)
+        ctx.weight = weight
+        return pixels.view_as(pixels)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        pixels, ink = ctx.saved_tensors
+        # d/dx sin^2(pi x) = pi sin(2 pi x)
+        extra = ink * torch.pi * torch.sin(2 * torch.pi * pixels) / pixels.numel()
+        return grad + ctx.weight * extra, None, None
+
+
+def whole_pixel_penalty(pixels: Tensor, ink: Tensor, weight: float) -> Tensor:
+    """How far an inked flow lies from whole pixels: ``weight * mean(ink * sin^2(pi * d))``.
+
+    ``pixels`` ``(N, T, H, W, 2)`` are displacements in pixels, ``ink`` ``(N, T, H, W, 1)`` in
+    ``[0, 1]`` says where the moved frame draws (zero where it is background). It is zero
+    where every inked displacement is a whole number, and largest at half pixels, where a
+    bilinear warp blends a stroke with its neighbour (the blur ``bench/README.md`` measures).
+    Weighting by ink lets the flow change from one whole number to another in the background,
+    between digits that move apart.
+    """
+    return weight * (ink * torch.sin(torch.pi * pixels).square()).mean()
+
+
 def mask_sparsity_penalty(mask: Tensor, weight: float = VGAN_MASK_WEIGHT) -> Tensor:
     """The L1 sparsity penalty on VGAN's mask: ``weight * mean(|m|)`` (Vondrick et al. 2016).
 
@@ -452,6 +485,14 @@ class ContentMotionGenerator(nn.Module):
     logits with the background's, far more negative, thins the stroke where blending pixels
     greys it, and halves what a bilinear shift costs the frame judge. Raced against warping
     pixels and not adopted: the clips lost (``bench/README.md``).
+
+    ``whole_pixel_weight=w`` (flow only, bilinear warp of pixels) trains the flow towards whole
+    pixels where the clip draws: the generator's loss gains ``w * mean(ink * sin^2(pi * d))``
+    (:func:`whole_pixel_penalty`, ``d`` each displacement in pixels, ``ink`` the moved frame's
+    brightness, dilated by a pixel), added to the flow's gradient during training as VGAN's
+    mask penalty is; :attr:`last_whole_pixel_penalty` keeps its value. Unlike
+    ``whole_pixels``, the warp stays bilinear, so the flow can still grow from zero, and
+    between digits the flow may change smoothly from one whole number to another.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
@@ -459,7 +500,8 @@ class ContentMotionGenerator(nn.Module):
                  width: int = 32, image_generator: nn.Module | None = None,
                  motion_to: str = "own", flow_grid: int = 8, flow_hidden: int = 128,
                  freeze_image: bool = False, flow_from: str = "state",
-                 whole_pixels: bool = False, warp_logits: bool = False) -> None:
+                 whole_pixels: bool = False, warp_logits: bool = False,
+                 whole_pixel_weight: float = 0.0) -> None:
         super().__init__()
         if length < 1:
             raise ValueError(f"clip length must be >= 1, got {length}")
@@ -486,8 +528,16 @@ class ContentMotionGenerator(nn.Module):
         if warp_logits and motion_to != "flow":
             raise ValueError(f"warp_logits warps a frame: it needs motion_to='flow', "
                              f"got {motion_to!r}")
+        if whole_pixel_weight < 0 or (whole_pixel_weight > 0 and (
+                motion_to != "flow" or whole_pixels or warp_logits)):
+            raise ValueError(f"whole_pixel_weight pulls a bilinear flow of pixels towards whole "
+                             f"pixels: it needs a weight >= 0, motion_to='flow', and neither "
+                             f"whole_pixels nor warp_logits; got {whole_pixel_weight} with "
+                             f"motion_to={motion_to!r}, whole_pixels={whole_pixels}, "
+                             f"warp_logits={warp_logits}")
         self.motion_to, self.flow_from, self.whole_pixels = motion_to, flow_from, whole_pixels
-        self.warp_logits = warp_logits
+        self.warp_logits, self.whole_pixel_weight = warp_logits, whole_pixel_weight
+        self.last_whole_pixel_penalty: Tensor | None = None
         if motion_to == "all":
             self.motion_map = nn.Linear(motion_dim, content_dim + motion_dim, bias=False)
             nn.init.zeros_(self.motion_map.weight)
@@ -610,10 +660,26 @@ class ContentMotionGenerator(nn.Module):
         """The clip's one frame (:meth:`frame_code`), warped by each frame's flow."""
         code = self.frame_code(content, motion)
         if not self.warp_logits:
-            return warp(self.image_generator(code), self.flows(content, motion))
+            frame, flows = self.image_generator(code), self.flows(content, motion)
+            if self.whole_pixel_weight > 0 and self.training and torch.is_grad_enabled():
+                flows = self._pull_to_whole_pixels(frame, flows)
+            return warp(frame, flows)
         logits = self.image_generator.logits(code)  # (N, C, H, W), before the activation
         moved = warp(logits, self.flows(content, motion), LOGIT_BACKGROUND)
         return self.image_generator.net[-1](moved)
+
+    def _pull_to_whole_pixels(self, frame: Tensor, flows: Tensor) -> Tensor:
+        """``flows`` unchanged, with :func:`whole_pixel_penalty`'s gradient added to theirs."""
+        n, t, h, w, _ = flows.shape
+        with torch.no_grad():  # where the moved frame draws, and the pixels beside it
+            ink = (warp(frame, flows).amax(dim=1) + 1) / 2  # (N, T, H, W)
+            ink = nn.functional.max_pool2d(ink.reshape(n * t, 1, h, w), 3, 1, 1)
+            ink = ink.reshape(n, t, h, w, 1)
+        pixels = flows * (self.size / 2)
+        self.last_whole_pixel_penalty = whole_pixel_penalty(pixels.detach(), ink,
+                                                            self.whole_pixel_weight)
+        pixels = _WholePixelPenaltyGrad.apply(pixels, ink, self.whole_pixel_weight)
+        return pixels * (2 / self.size)
 
     def forward(self, z: Tensor) -> Tensor:
         """Clips ``(N, channels, length, size, size)`` in ``[-1, 1]`` from ``z`` ``(N, z_dim)``."""
@@ -625,4 +691,5 @@ class ContentMotionGenerator(nn.Module):
                 f"content_dim={self.content_dim}, motion_dim={self.motion_dim}, "
                 f"noise_dim={self.noise_dim}, z_dim={self.z_dim}, motion_to={self.motion_to!r}, "
                 f"freeze_image={self.freeze_image}, flow_from={self.flow_from!r}, "
-                f"whole_pixels={self.whole_pixels}, warp_logits={self.warp_logits}")
+                f"whole_pixels={self.whole_pixels}, warp_logits={self.warp_logits}, "
+                f"whole_pixel_weight={self.whole_pixel_weight}")
