@@ -97,8 +97,8 @@ def rigid_shifts(judge, frame_g, real: list, n: int, seed: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--pretrained", type=Path, default=DATA / "frames32.pt",
-                   help="the frame generator (motion32.pt's starting point)")
+    p.add_argument("--pretrained", type=Path, default=DATA / "motion32_frames.pt",
+                   help="the frame generator motion32.pt started from")
     p.add_argument("--n", type=int, default=2000, help="independent frames per set")
     p.add_argument("--clips", type=int, default=500, help="clips per set for table 1")
     p.add_argument("--seed", type=int, default=0)

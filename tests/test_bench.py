@@ -64,7 +64,7 @@ def test_quality_py_scores_the_frame_generator_on_the_clip_rows_protocol(tmp_pat
 
 def test_frames_in_clips_py_prints_its_three_tables(tmp_path):
     data = Path(__file__).resolve().parent.parent / "data"
-    needed = ["judge_frames32.pt", "judge_clips32.pt", "frames32.pt", "motion32.pt",
+    needed = ["judge_frames32.pt", "judge_clips32.pt", "motion32_frames.pt", "motion32.pt",
               "two_stream32.pt"]
     if not all((data / name).exists() for name in needed):
         pytest.skip("needs the shipped judges and generators (data/README.md)")

@@ -47,12 +47,12 @@ def test_trainer_steps_and_samples_clips(name, cls):
     assert tr.sample(tr.fixed_z[:2]).shape == (2, 1, 4, 32, 32)
 
 
-def test_motion32_starts_from_the_shipped_frame_generator():
+def test_motion32_starts_from_its_shipped_frame_generator():
     from vgan_utils.train import load_generator
 
     tr = build_video_trainer(replace(CLIPS["motion32"], length=4))
     image_g = tr.generator.image_generator
-    shipped = load_generator(ROOT / "data" / "frames32.pt")
+    shipped = load_generator(ROOT / "data" / "motion32_frames.pt")
     assert type(image_g) is type(shipped)
     assert all(torch.equal(a, b) for a, b in zip(image_g.state_dict().values(),
                                                  shipped.state_dict().values(), strict=True))

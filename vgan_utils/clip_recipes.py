@@ -7,8 +7,8 @@ names a model of :func:`vgan_utils.video_training.video_gan`, its widths, the cl
 the engine's hyperparameters; clips are moving digits (Srivastava et al. 2015) drawn at 64x64
 and area-downsampled to 32x32, as the video judge (:mod:`vgan_utils.video_judge`) expects.
 
-A content/motion recipe may start from notebook 04's shipped frame generator
-(``image_generator="data/frames32.pt"``): its frames are already digits, so what is left to
+A content/motion recipe may start from a shipped frame generator of notebook 04's recipe
+(``image_generator="data/motion32_frames.pt"``): its frames are already digits, so what is left to
 learn is motion (Tulyakov et al. 2018 train their image generator from scratch; reusing a
 trained one is the course's shortcut for a CPU). Taught in ``notebooks/05_frames_to_clips.ipynb``.
 """

@@ -31,9 +31,9 @@ At 64x64 a batch-norm D wins at once unless the R1 penalty on real frames keeps 
 
 Clip runs (Vondrick et al. 2016; Tulyakov et al. 2018): ``clip_dcgan``, a plain one-stream
 3-D DCGAN, the baseline of the clip race; ``two_stream32`` (VGAN); ``content_motion32``
-(MoCoGAN); ``motion32``, MoCoGAN's content/motion generator starting from the shipped
-``data/frames32.pt``, so that it learns motion rather than digits. All at width 16, 16-frame
-32x32 clips, so that a run fits minutes on a 2-core CPU.
+(MoCoGAN); ``motion32``, MoCoGAN's content/motion generator starting from a shipped frame
+generator (``data/motion32_frames.pt``), so that it learns motion rather than digits. All at
+width 16, 16-frame 32x32 clips, so that a run fits minutes on a 2-core CPU.
 
 The same :func:`build_trainer` gives notebooks 04 and 05's dashboards their trainers, and
 :func:`load_generator` loads a shipped checkpoint's generator; taught in
@@ -115,8 +115,8 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     # generator's width, which doubles the steps per second, and 16 maps drawn at full size
     # and mixed by a 3x3 convolution (refine=16). Each change was raced one at a time against
     # the others (bench/README.md). The shipped data/frames32.pt is 52 minutes of
-    # "frames32,width=48,d_width=48,refine=0": with steps to spare, wider networks did better
-    # (data/README.md); it was trained before refine won its race.
+    # "frames32,width=48,d_width=48": with steps to spare, wider networks did better
+    # (data/README.md).
     "frames32": RunConfig("frames32", size=32, width=32, d_width=16, spectral_norm=False,
                           d_norm="batch", batch_size=32, refine=16,
                           train=TrainConfig(loss="nonsaturating", lr_g=1e-3, lr_d=1e-3,
@@ -131,10 +131,13 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
     "content_motion32": ClipRecipe("content_motion32", "content_motion",
                                    model_kw={"content_dim": 50, "motion_dim": 10},
                                    train=_DCGAN),
-    # motion32: MoCoGAN's content and motion codes on notebook 04's shipped generator, which
+    # motion32: MoCoGAN's content and motion codes on a shipped frame generator, which
     # draws one frame per clip that a flow field computed from the motion state warps
-    # (motion_to="flow"; raced against "own" and "all" in bench/README.md)
-    "motion32": ClipRecipe("motion32", "content_motion", image_generator="data/frames32.pt",
+    # (motion_to="flow"; raced against "own" and "all" in bench/README.md). That generator is
+    # the frames32.pt shipped before the full-size layer, kept as data/motion32_frames.pt: on
+    # the later frames32.pt, with the layer, motion32 trained worse (data/README.md).
+    "motion32": ClipRecipe("motion32", "content_motion",
+                           image_generator="data/motion32_frames.pt",
                            model_kw={"content_dim": 90, "motion_dim": 10, "motion_to": "flow"},
                            train=_DCGAN),
     "frames64": RunConfig("frames64", size=64, width=32, spectral_norm=False, d_norm="batch",

@@ -491,8 +491,10 @@ class ContentMotionGenerator(nn.Module):
     (:func:`whole_pixel_penalty`, ``d`` each displacement in pixels, ``ink`` the moved frame's
     brightness, dilated by a pixel), added to the flow's gradient during training as VGAN's
     mask penalty is; :attr:`last_whole_pixel_penalty` keeps its value. Unlike
-    ``whole_pixels``, the warp stays bilinear, so the flow can still grow from zero, and
-    between digits the flow may change smoothly from one whole number to another.
+    ``whole_pixels``, the warp stays bilinear and has a gradient, and between digits the flow
+    may change smoothly from one whole number to another. Raced from a still start at weights
+    300 and 3,000, it held the flow at its nearest whole number, zero: the clips froze, and it
+    was not adopted (``bench/README.md``).
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
