@@ -170,9 +170,8 @@ class _L1PenaltyGrad(torch.autograd.Function):
 
 class _WholePixelPenaltyGrad(torch.autograd.Function):
     """Identity forward on a flow ``(N, T, H, W, 2)`` in pixels; backward adds the gradient of
-    ``weight * mean(ink * sin^2(pi * flow))`` (:func:`whole_pixel_penalty`), ``ink``
-    ``(N, T, H, W, 1)`` held fixed, so that any GAN loop trains with it (as
-    :class:`_L1PenaltyGrad` does VGAN's mask penalty)."""
+    :func:`whole_pixel_penalty` (``ink`` held fixed), taken by autograd from that one formula,
+    so that any GAN loop trains with it (as :class:`_L1PenaltyGrad` does VGAN's mask penalty)."""
 
     @staticmethod
     def forward(ctx, pixels: Tensor, ink: Tensor, weight: float) -> Tensor:
@@ -183,9 +182,10 @@ class _WholePixelPenaltyGrad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
         pixels, ink = ctx.saved_tensors
-        # d/dx sin^2(pi x) = pi sin(2 pi x)
-        extra = ink * torch.pi * torch.sin(2 * torch.pi * pixels) / pixels.numel()
-        return grad + ctx.weight * extra, None, None
+        with torch.enable_grad():
+            x = pixels.detach().requires_grad_()
+            (extra,) = torch.autograd.grad(whole_pixel_penalty(x, ink, ctx.weight), x)
+        return grad + extra, None, None
 
 
 def whole_pixel_penalty(pixels: Tensor, ink: Tensor, weight: float) -> Tensor:
