@@ -131,3 +131,19 @@ def test_adv_weight_py_judges_each_weight(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == ["lambda_adv 0.05", "lambda_adv 0.5"]
     assert all("0 steps" in line and "FD / floor at step 10" in line for line in lines)
+
+
+def test_snap_py_scores_motion32_with_and_without_the_snap(tmp_path, capsys):
+    data = Path(__file__).resolve().parent.parent / "data"
+    needed = ["judge_frames32.pt", "judge_clips32.pt", "motion32_frames.pt", "motion32.pt"]
+    if not all((data / name).exists() for name in needed):
+        pytest.skip("needs the shipped judges and motion32 (data/README.md)")
+    out = tmp_path / "s.json"
+    assert _load("snap").main(["--steps", "2", "--pool", "64", "--clips", "8",
+                               "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [r["row"] for r in result["rows"]] == ["motion32.pt", "motion32.pt, snapped",
+                                                  "real clips, snapped"]
+    assert result["snap_history"][-1]["step"] == 2
+    assert all(r["clip_floor"] > 0 for r in result["rows"])
+    assert "snap: 2 steps" in capsys.readouterr().out
