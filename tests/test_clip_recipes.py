@@ -99,3 +99,19 @@ def test_same_seed_same_weights():
     a, b = build_video_trainer(recipe), build_video_trainer(recipe)
     for p, q in zip(a.generator.parameters(), b.generator.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_a_recipe_puts_a_trained_snap_after_the_warp(tmp_path):
+    from vgan_utils.snap import GridSnap, save_snap
+    from vgan_utils.train import build_generator
+
+    net = GridSnap(width=8, depth=3)
+    torch.nn.init.normal_(net.net[-1].weight, std=0.1)
+    path = save_snap(net, tmp_path / "snap.pt")
+    recipe = replace(CLIPS["motion32"], length=4, snap=str(path))
+    g = build_video_trainer(recipe).generator
+    assert all(torch.equal(a, b) for a, b in zip(g.snap.state_dict().values(),
+                                                 net.state_dict().values(), strict=True))
+    assert build_generator(recipe).snap is not None  # a run's checkpoint loads it back
+    with pytest.raises(ValueError, match="snap only applies to content_motion"):
+        build_video_trainer(replace(CLIPS["two_stream32"], snap=str(path)))

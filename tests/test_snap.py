@@ -72,3 +72,39 @@ def test_training_brings_the_loss_down():
 def test_train_snap_wants_64x64_frames():
     with pytest.raises(ValueError, match="64x64"):
         snap.train_snap(torch.zeros(4, 1, 32, 32), steps=1)
+
+
+def test_a_written_snap_loads_back(tmp_path):
+    net = snap.GridSnap(width=8, depth=3)
+    torch.nn.init.normal_(net.net[-1].weight, std=0.1)
+    out = tmp_path / "snap.pt"
+    snap.save_snap(net, out, {"command": "test"})
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    assert torch.equal(snap.load_snap(out)(x), net(x))
+
+
+def test_content_motion_generator_snaps_its_frames_with_the_gradient_straight_through():
+    from vgan_utils.video_nets import ContentMotionGenerator
+
+    torch.manual_seed(0)
+    net = snap.GridSnap(width=8, depth=3)
+    torch.nn.init.normal_(net.net[-1].weight, std=0.1)
+    kw = {"length": 4, "content_dim": 8, "motion_dim": 4, "width": 8, "motion_to": "flow"}
+    torch.manual_seed(1)
+    plain = ContentMotionGenerator(**kw)
+    torch.manual_seed(1)
+    snapped = ContentMotionGenerator(**kw, snap=net).train()
+    assert not snapped.snap.training and not any(p.requires_grad for p in net.parameters())
+    z = torch.randn(3, snapped.z_dim)
+    clips, base = snapped(z), plain(z)
+    frames = base.transpose(1, 2).reshape(12, 1, 32, 32)
+    expected = net(frames).reshape(3, 4, 1, 32, 32).transpose(1, 2)
+    assert torch.allclose(clips, expected, atol=1e-6)
+    clips.sum().backward()
+    base.sum().backward()
+    grads = {name: p.grad for name, p in plain.named_parameters()}
+    for name, p in snapped.named_parameters():
+        if not name.startswith("snap."):
+            assert torch.allclose(p.grad, grads[name], atol=1e-6), name
+    with pytest.raises(ValueError, match="motion_to='flow'"):
+        ContentMotionGenerator(length=4, content_dim=8, motion_dim=4, width=8, snap=net)

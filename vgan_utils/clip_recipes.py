@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .snap import load_snap
 from .synthetic import MovingDigits, resize_frames
 from .training import GANTrainer, TrainConfig
 from .video_training import ZSampler, video_gan
@@ -47,6 +48,7 @@ class ClipRecipe:
     image_generator: str | None = None  # a shipped frame generator to start from (content_motion)
     init_from: str | None = None  # a shipped clip generator of the same model to fine-tune
     init_d_from: str | None = None  # a shipped discriminator of the same model to go on with
+    snap: str | None = None  # a trained GridSnap after the warp (content_motion, motion_to="flow")
     model_kw: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -145,6 +147,11 @@ def build_clip_networks(recipe: ClipRecipe, seed: int = 0
     kw = {"width": recipe.width, "d_width": recipe.d_width, **recipe.model_kw}
     if recipe.image_generator is not None:
         kw["image_generator"] = pretrained_image_generator(recipe)
+    if recipe.snap is not None:
+        if recipe.model != "content_motion":
+            raise ValueError(f"{recipe.name}: snap only applies to content_motion recipes "
+                             f"with motion_to='flow', not {recipe.model!r}")
+        kw["snap"] = load_snap(_resolve(recipe.snap))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator, discriminator, sampler = video_gan(

@@ -15,8 +15,9 @@ real 64x64 frame moved by a random shift of whole 64x64 pixels and area-averaged
 target exactly, and the same frame area-averaged first and then moved bilinearly by the
 in-between shift gives the input. Between two grid positions both neighbours are right, so
 the loss takes the nearer of the candidates (per sample), which keeps the network from
-averaging two sharp answers into a blurred one. Taught in ``notebooks/05_frames_to_clips.ipynb``;
-trained by ``python -m vgan_utils.snap``.
+averaging two sharp answers into a blurred one. Trained by ``python -m vgan_utils.snap``; a
+clip recipe puts one after its warp with ``snap=PATH`` (``ContentMotionGenerator(snap=...)``).
+Measured in ``bench/snap.py`` and raced in ``bench/README.md``; not yet taught in a notebook.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .checkpoint import save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .video_nets import warp
 
 DRAW_SIZE = 64  # the moving digits are drawn at 64x64 and area-averaged to 32x32
@@ -66,6 +67,21 @@ class GridSnap(nn.Module):
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, width={self.width}, depth={self.depth}"
+
+
+def save_snap(snap: GridSnap, path: str | Path, meta: dict | None = None) -> Path:
+    """Write ``snap``'s config and weights (no pickled code), atomically."""
+    config = {"channels": snap.channels, "width": snap.width, "depth": snap.depth}
+    return save_checkpoint({"config": config, "state_dict": snap.state_dict(),
+                            "meta": dict(meta or {})}, path)
+
+
+def load_snap(path: str | Path) -> GridSnap:
+    """A :class:`GridSnap` written by :func:`save_snap` (weights-only loadable), in eval mode."""
+    state = load_checkpoint(path)
+    snap = GridSnap(**state["config"])
+    snap.load_state_dict(state["state_dict"])
+    return snap.eval()
 
 
 def shift_frames(frames: Tensor, pixels: Tensor) -> Tensor:
@@ -157,9 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     meta = {"command": "python -m vgan_utils.snap " + " ".join(words),
             "history": history, "seconds": time.perf_counter() - start}
-    save_checkpoint({"config": {"channels": snap.channels, "width": snap.width,
-                                "depth": snap.depth},
-                     "state_dict": snap.state_dict(), "meta": meta}, args.out)
+    save_snap(snap, args.out, meta)
     print(f"wrote {args.out} ({meta['seconds']:.0f} s)")
     return 0
 

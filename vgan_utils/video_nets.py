@@ -495,6 +495,12 @@ class ContentMotionGenerator(nn.Module):
     may change smoothly from one whole number to another. Raced from a still start at weights
     300 and 3,000, it held the flow at its nearest whole number, zero: the clips froze, and it
     was not adopted (``bench/README.md``).
+
+    ``snap`` (flow only): a trained :class:`vgan_utils.snap.GridSnap`, kept frozen, that
+    redraws every moved frame on the pixel grid the data's digits sit on, where the bilinear
+    warp blended a digit moved by a fraction of a pixel. Its gradient is passed straight
+    through (a perfect snap is flat between two grid positions, so its own gradient would give
+    the flow none): the discriminators see snapped frames, and the flow learns as without it.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1,
@@ -503,7 +509,7 @@ class ContentMotionGenerator(nn.Module):
                  motion_to: str = "own", flow_grid: int = 8, flow_hidden: int = 128,
                  freeze_image: bool = False, flow_from: str = "state",
                  whole_pixels: bool = False, warp_logits: bool = False,
-                 whole_pixel_weight: float = 0.0) -> None:
+                 whole_pixel_weight: float = 0.0, snap: nn.Module | None = None) -> None:
         super().__init__()
         if length < 1:
             raise ValueError(f"clip length must be >= 1, got {length}")
@@ -537,6 +543,9 @@ class ContentMotionGenerator(nn.Module):
                              f"whole_pixels nor warp_logits; got {whole_pixel_weight} with "
                              f"motion_to={motion_to!r}, whole_pixels={whole_pixels}, "
                              f"warp_logits={warp_logits}")
+        if snap is not None and motion_to != "flow":
+            raise ValueError(f"snap redraws moved frames: it needs motion_to='flow', "
+                             f"got {motion_to!r}")
         self.motion_to, self.flow_from, self.whole_pixels = motion_to, flow_from, whole_pixels
         self.warp_logits, self.whole_pixel_weight = warp_logits, whole_pixel_weight
         self.last_whole_pixel_penalty: Tensor | None = None
@@ -562,12 +571,19 @@ class ContentMotionGenerator(nn.Module):
         if freeze_image:
             image_generator.requires_grad_(False)
             image_generator.eval()
+        self.snap = snap
+        if snap is not None:
+            snap.requires_grad_(False)
+            snap.eval()
 
     def train(self, mode: bool = True) -> ContentMotionGenerator:
-        """As :meth:`nn.Module.train`, but a frozen image generator stays in eval mode."""
+        """As :meth:`nn.Module.train`, but a frozen image generator and a snap stay in eval
+        mode."""
         super().train(mode)
         if self.freeze_image:
             self.image_generator.eval()
+        if self.snap is not None:
+            self.snap.eval()
         return self
 
     @property
@@ -659,16 +675,28 @@ class ContentMotionGenerator(nn.Module):
         return content if self.flow_from == "content" else torch.cat([content, motion[:, 0]], 1)
 
     def _render_flow(self, content: Tensor, motion: Tensor) -> Tensor:
-        """The clip's one frame (:meth:`frame_code`), warped by each frame's flow."""
+        """The clip's one frame (:meth:`frame_code`), warped by each frame's flow (and
+        snapped, with ``snap``)."""
         code = self.frame_code(content, motion)
         if not self.warp_logits:
             frame, flows = self.image_generator(code), self.flows(content, motion)
             if self.whole_pixel_weight > 0 and self.training and torch.is_grad_enabled():
                 flows = self._pull_to_whole_pixels(frame, flows)
-            return warp(frame, flows)
+            return self._snapped(warp(frame, flows))
         logits = self.image_generator.logits(code)  # (N, C, H, W), before the activation
         moved = warp(logits, self.flows(content, motion), LOGIT_BACKGROUND)
-        return self.image_generator.net[-1](moved)
+        return self._snapped(self.image_generator.net[-1](moved))
+
+    def _snapped(self, clips: Tensor) -> Tensor:
+        """``clips`` with every frame redrawn by ``snap`` (if any), the gradient straight
+        through."""
+        if self.snap is None:
+            return clips
+        n, c, t, h, w = clips.shape
+        with torch.no_grad():
+            frames = self.snap(clips.transpose(1, 2).reshape(n * t, c, h, w))
+        snapped = frames.reshape(n, t, c, h, w).transpose(1, 2)
+        return clips + (snapped - clips).detach()
 
     def _pull_to_whole_pixels(self, frame: Tensor, flows: Tensor) -> Tensor:
         """``flows`` unchanged, with :func:`whole_pixel_penalty`'s gradient added to theirs."""
@@ -694,4 +722,4 @@ class ContentMotionGenerator(nn.Module):
                 f"noise_dim={self.noise_dim}, z_dim={self.z_dim}, motion_to={self.motion_to!r}, "
                 f"freeze_image={self.freeze_image}, flow_from={self.flow_from!r}, "
                 f"whole_pixels={self.whole_pixels}, warp_logits={self.warp_logits}, "
-                f"whole_pixel_weight={self.whole_pixel_weight}")
+                f"whole_pixel_weight={self.whole_pixel_weight}, snap={self.snap is not None}")
