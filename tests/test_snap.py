@@ -108,3 +108,12 @@ def test_content_motion_generator_snaps_its_frames_with_the_gradient_straight_th
             assert torch.allclose(p.grad, grads[name], atol=1e-6), name
     with pytest.raises(ValueError, match="motion_to='flow'"):
         ContentMotionGenerator(length=4, content_dim=8, motion_dim=4, width=8, snap=net)
+
+
+def test_the_command_line_writes_a_snap_of_the_asked_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(snap, "real_frames64", lambda n, seed: blocks64(n))
+    out = tmp_path / "s.pt"
+    assert snap.main(["--steps", "2", "--pool", "8", "--width", "4", "--depth", "3",
+                      "--out", str(out)]) == 0
+    loaded = snap.load_snap(out)
+    assert (loaded.width, loaded.depth) == (4, 3)

@@ -163,13 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--pool", type=int, default=20_000, help="real frames to draw batches from")
+    p.add_argument("--width", type=int, default=32, help="channels of each convolution")
+    p.add_argument("--depth", type=int, default=4, help="3x3 convolutions")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("data/snap32.pt"))
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    snap, history = train_snap(real_frames64(args.pool, seed=0), args.steps)
+    snap, history = train_snap(real_frames64(args.pool, seed=0), args.steps,
+                               width=args.width, depth=args.depth)
     words = sys.argv[1:] if argv is None else argv
     meta = {"command": "python -m vgan_utils.snap " + " ".join(words),
             "history": history, "seconds": time.perf_counter() - start}
