@@ -22,6 +22,7 @@ import torch
 from vgan_utils import snap as snapping
 from vgan_utils import video_quality as vq
 from vgan_utils.train import load_generator
+from vgan_utils.video_nets import per_frame
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -37,14 +38,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-@torch.no_grad()
-def snapped(snap: snapping.GridSnap, clips: torch.Tensor) -> torch.Tensor:
-    """Every frame of ``clips`` ``(N, C, T, H, W)`` passed through ``snap``."""
-    n, c, t, h, w = clips.shape
-    frames = snap(clips.transpose(1, 2).reshape(n * t, c, h, w))
-    return frames.reshape(n, t, c, h, w).transpose(1, 2)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -56,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     real_a, real_b = vq.real_clip_sets(args.clips, length=16)
     clips = vq.generate_clips(load_generator(DATA / "motion32.pt"), args.clips, args.seed)
     rows = []
-    for name, x in (("motion32.pt", clips), ("motion32.pt, snapped", snapped(snap, clips)),
-                    ("real clips, snapped", snapped(snap, real_a))):
+    with torch.no_grad():
+        snapped = {"motion32.pt, snapped": per_frame(snap, clips),
+                   "real clips, snapped": per_frame(snap, real_a)}
+    for name, x in {"motion32.pt": clips, **snapped}.items():
         rows.append({"row": name, **vq.clip_quality(x, real_a, real_b)})
         print(f"{name:22s} {vq.format_clip_quality(rows[-1])}", flush=True)
     print(f"(snap: {args.steps} steps in {train_s:.0f} s, loss {history[-1]['loss']:.5f}; "

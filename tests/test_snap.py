@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from vgan_utils import snap
+from vgan_utils.synthetic import resize_frames
 
 
 def blocks64(n: int = 6, seed: int = 0) -> torch.Tensor:
@@ -40,11 +41,11 @@ def test_targets_are_the_data_drawn_at_the_grid_positions_either_side():
     g = torch.Generator().manual_seed(1)
     inputs, targets = snap.snap_batch(x, 3.0, g)
     s = (torch.rand(4, 2, generator=torch.Generator().manual_seed(1)) * 2 - 1) * 3.0
-    assert torch.allclose(inputs, snap.shift_frames(snap.area_half(x), s), atol=1e-6)
+    assert torch.allclose(inputs, snap.shift_frames(resize_frames(x, 32), s), atol=1e-6)
     lo = torch.floor(2 * s)
-    assert torch.allclose(targets[:, 0], snap.area_half(snap.shift_frames(x, lo)), atol=1e-6)
+    assert torch.allclose(targets[:, 0], resize_frames(snap.shift_frames(x, lo), 32), atol=1e-6)
     hi = torch.ceil(2 * s)
-    assert torch.allclose(targets[:, 3], snap.area_half(snap.shift_frames(x, hi)), atol=1e-6)
+    assert torch.allclose(targets[:, 3], resize_frames(snap.shift_frames(x, hi), 32), atol=1e-6)
     # a bilinear half-pixel shift blurs: the input is none of the sharp targets
     assert snap.snap_loss(inputs, targets) > 1e-3
 

@@ -425,3 +425,13 @@ def test_warp_logits_moves_the_frame_before_its_tanh():
         tiny_mocogan(warp_logits=True)  # needs motion_to='flow'
     with pytest.raises(ValueError, match="FrameGenerator"):
         tiny_mocogan(motion_to="flow", warp_logits=True)  # the stand-in has no .logits
+
+
+def test_per_frame_applies_a_frame_function_to_every_frame_in_order():
+    from vgan_utils.video_nets import per_frame
+
+    clips = torch.rand(2, 1, 3, 4, 4)
+    shift = per_frame(lambda f: f + torch.arange(len(f)).view(-1, 1, 1, 1), clips)
+    for i in range(2):
+        for t in range(3):
+            assert torch.equal(shift[i, :, t], clips[i, :, t] + (3 * i + t))

@@ -32,10 +32,14 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .judge import digit_frames
+from .synthetic import resize_frames
 from .video_nets import warp
 
 DRAW_SIZE = 64  # the moving digits are drawn at 64x64 and area-averaged to 32x32
-TRAIN_DATA = {"seed": 1, "glyph_seed": 0, "num_clips": 10_000}  # not the judges' real sets (seed 0)
+CLIP_LENGTH = 20  # frames per clip of the data judge.digit_frames draws (MovingDigits' default)
+TRAIN_DATA = {"seed": 1, "glyph_seed": 0, "num_clips": 10_000,  # not the judges' real sets
+              "glyphs": "auto"}  # (seed 0); the glyphs the GANs' training data draws
 
 
 class GridSnap(nn.Module):
@@ -93,11 +97,6 @@ def shift_frames(frames: Tensor, pixels: Tensor) -> Tensor:
     return warp(frames, flows)[:, :, 0]
 
 
-def area_half(frames: Tensor) -> Tensor:
-    """64x64 -> 32x32 as the data does it (area averaging)."""
-    return nn.functional.avg_pool2d(frames, 2)
-
-
 def snap_batch(frames64: Tensor, max_shift: float, generator: torch.Generator
                ) -> tuple[Tensor, Tensor]:
     """Inputs ``(N, C, 32, 32)`` and their four candidate targets ``(N, 4, C, 32, 32)``.
@@ -109,11 +108,12 @@ def snap_batch(frames64: Tensor, max_shift: float, generator: torch.Generator
     """
     n = frames64.shape[0]
     s = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
-    inputs = shift_frames(area_half(frames64), s)
+    inputs = shift_frames(resize_frames(frames64, DRAW_SIZE // 2), s)
     lo, hi = torch.floor(2 * s), torch.ceil(2 * s)
     corners = [torch.stack([ax, ay], 1)
                for ax in (lo[:, 0], hi[:, 0]) for ay in (lo[:, 1], hi[:, 1])]
-    targets = torch.stack([area_half(shift_frames(frames64, c)) for c in corners], dim=1)
+    targets = torch.stack([resize_frames(shift_frames(frames64, c), DRAW_SIZE // 2)
+                           for c in corners], dim=1)
     return inputs, targets
 
 
@@ -124,14 +124,9 @@ def snap_loss(out: Tensor, targets: Tensor) -> Tensor:
 
 
 def real_frames64(n: int, seed: int) -> Tensor:
-    """``n`` real 64x64 moving-digit frames from :data:`TRAIN_DATA`, one per clip, seeded."""
-    from .synthetic import MovingDigits  # building the glyph bank takes seconds
-
-    data = MovingDigits(num_clips=TRAIN_DATA["num_clips"], size=DRAW_SIZE,
-                        seed=TRAIN_DATA["seed"], glyph_seed=TRAIN_DATA["glyph_seed"])
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, TRAIN_DATA["num_clips"] * data.length, n)
-    return data.frames(idx)[0]
+    """``n`` real 64x64 moving-digit frames from :data:`TRAIN_DATA`, seeded."""
+    idx = np.random.default_rng(seed).integers(0, TRAIN_DATA["num_clips"] * CLIP_LENGTH, n)
+    return digit_frames(DRAW_SIZE, idx, **TRAIN_DATA)[0]
 
 
 def train_snap(frames64: Tensor, steps: int, batch_size: int = 64, lr: float = 1e-3,

@@ -411,6 +411,14 @@ def warp(frames: Tensor, flows: Tensor, background: float = -1.0) -> Tensor:
     return (moved + background).reshape(n, t, *frames.shape[1:]).transpose(1, 2)
 
 
+def per_frame(fn, clips: Tensor) -> Tensor:
+    """``fn`` (frames ``(M, C, H, W)`` -> frames of the same shape) applied to every frame of
+    ``clips`` ``(N, C, T, H, W)``."""
+    n, c, t, h, w = clips.shape
+    frames = fn(clips.transpose(1, 2).reshape(n * t, c, h, w))
+    return frames.reshape(n, t, c, h, w).transpose(1, 2)
+
+
 def default_image_generator(z_dim: int, size: int, channels: int, width: int) -> nn.Module:
     """Notebook 02/04's DCGAN frame generator, ``(N, z_dim)`` -> ``(N, C, size, size)``."""
     from .frame_nets import FrameGenerator
@@ -692,10 +700,8 @@ class ContentMotionGenerator(nn.Module):
         through."""
         if self.snap is None:
             return clips
-        n, c, t, h, w = clips.shape
         with torch.no_grad():
-            frames = self.snap(clips.transpose(1, 2).reshape(n * t, c, h, w))
-        snapped = frames.reshape(n, t, c, h, w).transpose(1, 2)
+            snapped = per_frame(self.snap, clips)
         return clips + (snapped - clips).detach()
 
     def _pull_to_whole_pixels(self, frame: Tensor, flows: Tensor) -> Tensor:
