@@ -20,7 +20,8 @@ CLIPS = {name: r for name, r in CONFIGS.items() if isinstance(r, ClipRecipe)}
 
 
 def test_the_registry_holds_every_clip_model():
-    assert {r.model for r in CLIPS.values()} == {"one_stream", "two_stream", "content_motion"}
+    assert {r.model for r in CLIPS.values()} == {"one_stream", "two_stream", "content_motion",
+                                                 "layer_motion"}
     for r in CLIPS.values():
         assert set(recipe_controls(r)) <= set(DEFAULT_HPARAMS)
         assert dashboard_controls(r) == recipe_controls(r)

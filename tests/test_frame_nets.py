@@ -162,6 +162,7 @@ def test_layered_generator_is_the_maximum_of_its_layers():
     assert frames.shape == (3, 1, 16, 16)
     first, second = g.layer(z[:, :4]), g.layer(z[:, 4:])
     torch.testing.assert_close(frames, torch.maximum(first, second))
+    torch.testing.assert_close(g.draw_layers(z), torch.stack([first, second], 1))
 
 
 def test_layered_generator_names_bad_codes_and_layer_counts():

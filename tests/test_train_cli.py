@@ -250,11 +250,18 @@ def test_layered_run_trains_ships_and_loads(tmp_path):
     assert g(torch.zeros(3, 16)).shape == (3, 1, 16, 16)
 
 
-def test_refined_run_ships_and_loads_and_layers_refuse_it(tmp_path):
+def test_refined_run_ships_and_loads_and_sprites_refuse_it(tmp_path):
     small = tmp_path / "rs.pt"
     assert cli("--config", "smoke,refine=4", "--steps", "2", "--out", str(tmp_path / "r.pt"),
                "--ship", str(small)) == 0
     g = train.load_generator(small)
     assert isinstance(g, FrameGenerator) and g.refine == 4
+    layered = tmp_path / "lrs.pt"
+    assert cli("--config", "smoke,refine=4,layers=2", "--steps", "2",
+               "--out", str(tmp_path / "lr.pt"), "--ship", str(layered)) == 0
+    g = train.load_generator(layered)
+    assert isinstance(g, LayeredGenerator) and g.refine == 4 and g.layer.refine == 4
+    with pytest.raises(ValueError, match="sprite generator"):
+        train.build_generator(train.parse_recipe("smoke,refine=4,layers=2,glyph=8"))
     with pytest.raises(ValueError, match="single-layer generator"):
-        train.build_generator(train.parse_recipe("smoke,refine=4,layers=2"))
+        train.build_generator(train.parse_recipe("smoke,output='hardtanh',layers=2"))

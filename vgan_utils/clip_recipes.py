@@ -35,7 +35,7 @@ class ClipRecipe:
     """What a video-GAN run trains: model, widths, clip length, data and hyperparameters."""
 
     name: str
-    model: str  # "one_stream", "two_stream" or "content_motion" (video_training.MODELS)
+    model: str  # one of video_training.MODELS
     size: int = 32
     channels: int = 1
     length: int = 16
@@ -45,7 +45,7 @@ class ClipRecipe:
     data_size: int = 64  # clips drawn at this size, area-downsampled to `size`
     num_clips: int = 10_000
     data_seed: int = 0
-    image_generator: str | None = None  # a shipped frame generator to start from (content_motion)
+    image_generator: str | None = None  # a shipped frame generator to start from (*_motion)
     init_from: str | None = None  # a shipped clip generator of the same model to fine-tune
     init_d_from: str | None = None  # a shipped discriminator of the same model to go on with
     snap: str | None = None  # a trained GridSnap after the warp (content_motion, motion_to="flow")
@@ -98,10 +98,12 @@ def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
     from .train import load_generator  # train imports this module
 
     path = _resolve(recipe.image_generator)
-    if recipe.model != "content_motion":
+    if recipe.model not in ("content_motion", "layer_motion"):
         raise ValueError(f"{recipe.name}: image_generator only applies to content_motion "
-                         f"recipes, not {recipe.model!r}")
+                         f"and layer_motion recipes, not {recipe.model!r}")
     frame_g = load_generator(path, ema=True).train()
+    if recipe.model == "layer_motion":  # it takes the frame generator's own codes
+        return frame_g
     kw = recipe.model_kw
     want = kw.get("content_dim", 50)
     if kw.get("flow_from", "state") == "state":

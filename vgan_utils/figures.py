@@ -22,7 +22,7 @@ from .train import load_generator
 from .video_quality import generate_clips, real_clip_sets
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIP_GENERATORS = ("motion32", "two_stream32")  # rows of clips.gif, after the real row
+CLIP_GENERATORS = ("motion32", "layers32", "two_stream32")  # rows of clips.gif, after the real row
 
 
 def clips_gif(data: Path, per_row: int = 6, seed: int = 0) -> bytes:

@@ -175,28 +175,35 @@ class LayeredGenerator(nn.Module):
     one, which is what it learns. Attributes match :class:`FrameGenerator`'s; ``z_dim`` is the
     whole code's size. A recipe field (``layers=2``); raced against ``frames32`` for notebook
     04 and not adopted: drawing twice costs a fifth of the steps (``bench/README.md``).
+    ``refine`` is :class:`FrameGenerator`'s full-size layer, in each layer's generator.
     """
 
     def __init__(self, z_dim: int = 100, size: int = 32, channels: int = 1, width: int = 64,
-                 layers: int = 2):
+                 layers: int = 2, refine: int = 0):
         super().__init__()
         if layers < 1 or z_dim % layers:
             raise ValueError(f"z_dim ({z_dim}) must split evenly into layers >= 1, got {layers}")
         self.z_dim, self.size, self.channels, self.width = z_dim, size, channels, width
-        self.layers = layers
-        self.layer = FrameGenerator(z_dim // layers, size, channels, width)
+        self.layers, self.refine = layers, refine
+        self.layer = FrameGenerator(z_dim // layers, size, channels, width, refine=refine)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.draw_layers(z).amax(dim=1)
+
+    def draw_layers(self, z: torch.Tensor) -> torch.Tensor:
+        """The layers before they are combined, ``(N, layers, channels, size, size)``: what a
+        clip generator moves one by one
+        (:class:`~vgan_utils.layer_motion.LayerMotionGenerator`)."""
         if z.dim() == 4 and z.shape[2:] == (1, 1):
             z = z.flatten(1)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(
                 f"LayeredGenerator expects z of shape (N, {self.z_dim}); got {tuple(z.shape)}")
         drawn = self.layer(z.reshape(z.shape[0] * self.layers, -1))
-        return drawn.unflatten(0, (z.shape[0], self.layers)).amax(dim=1)
+        return drawn.unflatten(0, (z.shape[0], self.layers))
 
     def extra_repr(self) -> str:
-        return f"z_dim={self.z_dim}, layers={self.layers}"
+        return f"z_dim={self.z_dim}, layers={self.layers}, refine={self.refine}"
 
 
 class SpriteGenerator(nn.Module):

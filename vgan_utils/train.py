@@ -140,6 +140,11 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
                            image_generator="data/motion32_frames.pt",
                            model_kw={"content_dim": 90, "motion_dim": 10, "motion_to": "flow"},
                            train=_DCGAN),
+    # layers32: the two layers of a shipped layered frame generator (frozen), each moved
+    # along its own GRU-driven path by whole pixels (layer_motion.LayerMotionGenerator): only
+    # the motion learns, and the frames stay the frame generator's (bench/README.md).
+    "layers32": ClipRecipe("layers32", "layer_motion", image_generator="data/layers32_frames.pt",
+                           train=_DCGAN),
     "frames64": RunConfig("frames64", size=64, width=32, spectral_norm=False, d_norm="batch",
                           batch_size=32,
                           train=TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,
@@ -216,15 +221,19 @@ def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     is not loaded: callers load the weights they want)."""
     if isinstance(run, ClipRecipe):
         return build_clip_networks(replace(run, init_from=None, init_d_from=None))[0]
-    if (run.output != "tanh" or run.refine) and (run.glyph or run.layers > 1):
-        raise ValueError(f"output={run.output!r} and refine={run.refine} are for the "
-                         "single-layer generator; layered and sprite generators end in one "
-                         "transposed convolution and tanh: add output='tanh',refine=0")
+    if run.output != "tanh" and (run.glyph or run.layers > 1):
+        raise ValueError(f"output={run.output!r} is for the single-layer generator; layered "
+                         "and sprite generators end in tanh: add output='tanh'")
+    if run.refine and run.glyph:
+        raise ValueError(f"refine={run.refine} is for the single-layer and layered generators; "
+                         "the sprite generator's glyphs end in one transposed convolution: "
+                         "add refine=0")
     if run.glyph:
         generator = SpriteGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
                                     run.glyph)
     elif run.layers > 1:
-        generator = LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers)
+        generator = LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
+                                     run.refine)
     else:
         generator = FrameGenerator(run.z_dim, run.size, run.channels, run.width, run.output,
                                    run.refine)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from .layer_motion import LayerMotionGenerator
 from .video_nets import (
     VGAN_MASK_WEIGHT,
     ContentMotionGenerator,
@@ -39,7 +40,7 @@ from .video_nets import (
     default_image_discriminator,
 )
 
-MODELS = ("one_stream", "two_stream", "content_motion")
+MODELS = ("one_stream", "two_stream", "content_motion", "layer_motion")
 ZSampler = Callable[[int, torch.Generator], Tensor]
 
 
@@ -105,6 +106,9 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
     ``noise_dim``, ``image_generator``, ``motion_to`` in ``kw``) against an
     :class:`ImageVideoDiscriminator` of a frame discriminator and a :class:`VideoDiscriminator`
     (``frames_per_clip`` in ``kw``).
+    ``"layer_motion"``: :class:`~vgan_utils.layer_motion.LayerMotionGenerator` on a trained
+    layered ``image_generator`` (``motion_dim``, ``noise_dim``, ``speed`` in ``kw``), against
+    the same two discriminators.
     ``d_width``, ``d_norm`` and ``d_spectral_norm`` configure the discriminators (``d_width``
     defaults to ``width``).
     """
@@ -124,7 +128,28 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
                                    **kw)
         image_d = default_image_discriminator(size=size, channels=channels, **d_kw)
         return g, ImageVideoDiscriminator(image_d, video_d, k), normal_sampler(g.z_dim)
+    if model == "layer_motion":
+        k = kw.pop("frames_per_clip", 1)
+        g = layer_motion_generator(length, size, channels, **kw)
+        image_d = default_image_discriminator(size=size, channels=channels, **d_kw)
+        return g, ImageVideoDiscriminator(image_d, video_d, k), normal_sampler(g.z_dim)
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+
+
+def layer_motion_generator(length: int, size: int, channels: int,
+                           image_generator: nn.Module | None = None, **kw) -> nn.Module:
+    """A :class:`~vgan_utils.layer_motion.LayerMotionGenerator` on ``image_generator``, which
+    must be given (a trained layered frame generator) and draw frames of ``size`` and
+    ``channels``."""
+    if image_generator is None:
+        raise ValueError("the layer_motion model moves the layers of a trained layered frame "
+                         "generator: give one (a recipe's image_generator='data/....pt', "
+                         "trained with layers=2)")
+    shape = (getattr(image_generator, "size", None), getattr(image_generator, "channels", None))
+    if shape != (size, channels):
+        raise ValueError(f"the frame generator draws (size, channels) = {shape}, but the clips "
+                         f"are ({size}, {channels})")
+    return LayerMotionGenerator(image_generator, length=length, **kw)
 
 
 def clip_batches(clips: Tensor, batch_size: int, seed: int = 0) -> Callable[[int], Tensor]:

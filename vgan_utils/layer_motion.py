@@ -1,0 +1,152 @@
+"""Notebook 05's layered clip generator: every digit drawn once, then moved by whole pixels.
+
+A content/motion generator in MoCoGAN's sense (Tulyakov et al. 2018: content once per clip,
+motion from a GRU driven by fresh noise each frame), built on notebook 04's layered frame
+generator (:class:`vgan_utils.frame_nets.LayeredGenerator`, after LR-GAN's layers, Yang et al.
+2017). The frame generator, frozen, draws the clip's layers once from its own N(0, I) code, so
+every clip starts from one of its samples. Each layer (one digit, when the frame generator
+learned to draw one per layer) then follows its own path: a GRU per layer turns noise, and
+where the layer's ink is now, into a velocity in pixels per frame, and the layer is moved
+rigidly by the path's offset *rounded to whole pixels*. Frame t is the maximum of the moved
+layers, as a moving-digit frame is the maximum of its digits.
+
+Why whole pixels: the data's digits sit on the pixel grid (:class:`vgan_utils.synthetic.
+MovingDigits` floors their positions), and a bilinear shift by a fraction of a pixel blurs a
+stroke in a way the frame judge sees at once (``bench/README.md``, "Where `motion32`'s frames
+lose their quality"). A whole-pixel shift moves a digit without changing a pixel of it, so the
+frames stay the frame generator's. The rounding passes its gradient straight through (Bengio et
+al. 2013): the forward pass moves by the rounded offset, the backward pass differentiates a
+bilinear shift by the unrounded one. Training starts moving (the velocity head is initialised
+to about the data's speed), because a path that starts at zero would round to a still clip and
+stay there (``whole_pixels`` in ``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .video_nets import check_z, warp
+
+
+def ink_box(layers: Tensor) -> Tensor:
+    """The box around each layer's ink, ``(M, 4)``: left, right, top, bottom in the frame's
+    units (-1 to 1), from ``layers`` ``(M, C, H, W)`` in ``[-1, 1]``; a layer without ink gets
+    the box of the whole frame's centre (zeros)."""
+    size = layers.shape[-1]
+    ink = layers.detach().amax(dim=1) > 0  # (M, H, W)
+    coords = (torch.arange(size, device=layers.device, dtype=layers.dtype) + 0.5) * (2 / size) - 1
+    cols, rows = ink.any(dim=1), ink.any(dim=2)  # (M, W), (M, H)
+    big = torch.tensor(2.0, device=layers.device, dtype=layers.dtype)
+
+    def span(mask: Tensor) -> tuple[Tensor, Tensor]:
+        low = torch.where(mask, coords, big).amin(dim=1)
+        high = torch.where(mask, coords, -big).amax(dim=1)
+        empty = ~mask.any(dim=1)
+        return low.masked_fill(empty, 0.0), high.masked_fill(empty, 0.0)
+
+    left, right = span(cols)
+    top, bottom = span(rows)
+    return torch.stack([left, right, top, bottom], dim=1)
+
+
+def shift_bilinear(layers: Tensor, offsets: Tensor) -> Tensor:
+    """``layers`` ``(M, C, H, W)`` moved by ``offsets`` ``(M, T, 2)`` (x right, y down, in
+    pixels) into clips ``(M, C, T, H, W)``, blending neighbouring pixels where an offset is not
+    whole; what comes in from outside is black."""
+    m, t, _ = offsets.shape
+    size = layers.shape[-1]
+    flows = (-offsets * (2 / size))[:, :, None, None, :]  # warp samples at p + flow
+    return warp(layers, flows.expand(m, t, size, size, 2))
+
+
+def shift_whole_pixels(layers: Tensor, offsets: Tensor) -> Tensor:
+    """:func:`shift_bilinear` by ``offsets`` rounded to whole pixels, so no pixel is blended;
+    the gradient is the bilinear shift's by the unrounded offsets (straight through)."""
+    exact = shift_bilinear(layers, offsets.detach().round())
+    if not torch.is_grad_enabled() or not offsets.requires_grad:
+        return exact
+    soft = shift_bilinear(layers, offsets)
+    return exact + (soft - soft.detach())
+
+
+class LayerMotionGenerator(nn.Module):
+    """z ``(N, z_dim)`` -> clips ``(N, C, length, size, size)``: the layers of a frozen
+    :class:`~vgan_utils.frame_nets.LayeredGenerator`, each moved by whole pixels along its own
+    path (the module docstring says why).
+
+    The code is the frame generator's (``image_generator.z_dim``: the content), then, for each
+    layer, a GRU's initial state (``motion_dim``) and a noise vector per frame after the first
+    (``(length - 1) * noise_dim``); all standard normal, so ``torch.randn(N, z_dim)`` samples it.
+    At each frame the GRU of a layer reads its noise and where that layer's ink box is now (the
+    box drawn at frame 0, moved by the offset so far), so it can learn to turn before a wall; a
+    linear head gives the velocity in pixels per frame, and the offset is its running sum
+    (frame 0 is the drawn frame itself). ``speed`` sets the head's initial scale: about the
+    typical speed of its first velocities. Only the GRU and the head learn.
+    """
+
+    def __init__(self, image_generator: nn.Module, length: int = 16, motion_dim: int = 16,
+                 noise_dim: int = 8, speed: float = 1.8) -> None:
+        super().__init__()
+        if not hasattr(image_generator, "draw_layers"):
+            raise ValueError("LayerMotionGenerator moves the layers of a layered frame "
+                             "generator (frame_nets.LayeredGenerator, a recipe with layers=2); "
+                             f"got {type(image_generator).__name__}, which has no draw_layers")
+        if length < 1 or min(motion_dim, noise_dim) < 1 or speed <= 0:
+            raise ValueError(f"length, motion_dim and noise_dim must be >= 1 and speed > 0; got "
+                             f"{length}, {motion_dim}, {noise_dim}, {speed}")
+        self.image_generator = image_generator.requires_grad_(False).eval()
+        self.layers = image_generator.layers
+        self.size, self.channels = image_generator.size, image_generator.channels
+        self.length, self.motion_dim, self.noise_dim = length, motion_dim, noise_dim
+        self.content_dim = image_generator.z_dim
+        self.z_dim = self.content_dim + self.layers * (motion_dim + (length - 1) * noise_dim)
+        self.recurrent = nn.GRUCell(noise_dim + 4, motion_dim)
+        self.velocity = nn.Linear(motion_dim, 2)
+        # The GRU's states lie in (-1, 1), about 0.4 in size at the start: weights of this size
+        # give first velocities of about `speed` pixels per frame on average.
+        nn.init.normal_(self.velocity.weight, std=2 * speed / motion_dim ** 0.5)
+        nn.init.zeros_(self.velocity.bias)
+
+    def train(self, mode: bool = True) -> LayerMotionGenerator:
+        """As :meth:`nn.Module.train`, but the frozen frame generator stays in eval mode."""
+        super().train(mode)
+        self.image_generator.eval()
+        return self
+
+    def split_z(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``z`` -> ``content (N, content_dim)``, ``h0 (N, layers, motion_dim)``,
+        ``noise (N, layers, length - 1, noise_dim)``."""
+        check_z(z, self.z_dim, f" = content {self.content_dim} + {self.layers} layers x "
+                f"(initial state {self.motion_dim} + {self.length - 1} frames x noise "
+                f"{self.noise_dim})")
+        n, dc, dm = z.shape[0], self.content_dim, self.motion_dim
+        motion = z[:, dc:].reshape(n, self.layers, -1)
+        return z[:, :dc], motion[..., :dm], motion[..., dm:].reshape(
+            n, self.layers, self.length - 1, self.noise_dim)
+
+    def paths(self, boxes: Tensor, h0: Tensor, noise: Tensor) -> Tensor:
+        """Offsets in pixels ``(M, length, 2)`` of ``M`` layers from their ink ``boxes``
+        ``(M, 4)``, initial states ``(M, motion_dim)`` and noise ``(M, length - 1, noise_dim)``;
+        the first offset is zero."""
+        offset = boxes.new_zeros(boxes.shape[0], 2)
+        h, offsets = h0, [offset]
+        for t in range(self.length - 1):
+            moved = boxes + (offset * (2 / self.size)).repeat_interleave(2, dim=1)
+            h = self.recurrent(torch.cat([noise[:, t], moved], dim=1), h)
+            offset = offset + self.velocity(h)
+            offsets.append(offset)
+        return torch.stack(offsets, dim=1)
+
+    def forward(self, z: Tensor) -> Tensor:
+        content, h0, noise = self.split_z(z)
+        n = z.shape[0]
+        with torch.no_grad():
+            layers = self.image_generator.draw_layers(content).flatten(0, 1)  # (N*L, C, H, W)
+        offsets = self.paths(ink_box(layers), h0.flatten(0, 1), noise.flatten(0, 1))
+        clips = shift_whole_pixels(layers, offsets)  # (N*L, C, T, H, W)
+        return clips.unflatten(0, (n, self.layers)).amax(dim=1)
+
+    def extra_repr(self) -> str:
+        return (f"layers={self.layers}, length={self.length}, size={self.size}, "
+                f"motion_dim={self.motion_dim}, noise_dim={self.noise_dim}, z_dim={self.z_dim}")
