@@ -94,6 +94,7 @@ def pretrained_image_generator(recipe: ClipRecipe) -> nn.Module:
     Its latent size must be the content/motion generator's ``content_dim + motion_dim``:
     every frame's code is one content code and that frame's motion code, side by side
     (``content_dim`` alone with ``flow_from="content"``, where the content is the frame's code).
+    A ``layer_motion`` recipe takes the frame generator as it is: its codes are the content.
     """
     from .train import load_generator  # train imports this module
 

@@ -174,7 +174,8 @@ class LayeredGenerator(nn.Module):
     sample of one distribution; a frame of two digits is best matched when each layer draws
     one, which is what it learns. Attributes match :class:`FrameGenerator`'s; ``z_dim`` is the
     whole code's size. A recipe field (``layers=2``); raced against ``frames32`` for notebook
-    04 and not adopted: drawing twice costs a fifth of the steps (``bench/README.md``).
+    04 and not adopted there: drawing twice costs a fifth of the steps (``bench/README.md``).
+    Its hour is the frame generator of notebook 05's ``layers32``, which moves the layers.
     ``refine`` is :class:`FrameGenerator`'s full-size layer, in each layer's generator.
     """
 
