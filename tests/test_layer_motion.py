@@ -113,3 +113,15 @@ def test_a_recipe_trains_on_a_shipped_layered_frame_generator(tmp_path):
     assert tr.sample(tr.fixed_z[:2]).shape == (2, 1, 4, 32, 32)
     with pytest.raises(ValueError, match="content_motion and layer_motion"):
         build_video_trainer(replace(recipe, model="two_stream"))
+
+
+def test_same_content_codes_draw_one_first_frame_and_move_it_apart():
+    g = small_generator().eval()
+    rng = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        same_content, same_motion = g(g.same_content_z(3, rng)), g(g.same_motion_z(3, rng))
+    assert torch.equal(same_content[:, :, 0], same_content[:1, :, 0].expand(3, -1, -1, -1))
+    assert not torch.equal(same_content[0], same_content[1])  # the motions differ
+    assert not torch.equal(same_motion[0, :, 0], same_motion[1, :, 0])  # the drawings differ
+    c, h0, noise = g.split_z(g.same_motion_z(3, rng))
+    assert (h0 == h0[:1]).all() and (noise == noise[:1]).all() and not (c == c[:1]).all()

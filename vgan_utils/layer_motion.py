@@ -125,6 +125,20 @@ class LayerMotionGenerator(nn.Module):
         return z[:, :dc], motion[..., :dm], motion[..., dm:].reshape(
             n, self.layers, self.length - 1, self.noise_dim)
 
+    def same_content_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` codes with one content (the frame generator's code) and ``n`` motions: notebook
+        05 shows one drawing moved four ways."""
+        z = torch.randn(n, self.z_dim, generator=generator)
+        z[:, :self.content_dim] = z[:1, :self.content_dim]
+        return z
+
+    def same_motion_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` codes with one motion (initial states and noise) and ``n`` contents. The paths
+        still differ a little: each GRU also reads where its layer's ink is."""
+        z = torch.randn(n, self.z_dim, generator=generator)
+        z[:, self.content_dim:] = z[:1, self.content_dim:]
+        return z
+
     def paths(self, boxes: Tensor, h0: Tensor, noise: Tensor) -> Tensor:
         """Offsets in pixels ``(M, length, 2)`` of ``M`` layers from their ink ``boxes``
         ``(M, 4)``, initial states ``(M, motion_dim)`` and noise ``(M, length - 1, noise_dim)``;
