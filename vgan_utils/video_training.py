@@ -122,15 +122,13 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
         kw.setdefault("mask_weight", VGAN_MASK_WEIGHT)
         g = TwoStreamGenerator(length=length, size=size, channels=channels, width=width, **kw)
         return g, video_d, normal_sampler(g.z_dim)
-    if model == "content_motion":
+    if model in ("content_motion", "layer_motion"):  # MoCoGAN's image + video discriminators
         k = kw.pop("frames_per_clip", 1)
-        g = ContentMotionGenerator(length=length, size=size, channels=channels, width=width,
-                                   **kw)
-        image_d = default_image_discriminator(size=size, channels=channels, **d_kw)
-        return g, ImageVideoDiscriminator(image_d, video_d, k), normal_sampler(g.z_dim)
-    if model == "layer_motion":
-        k = kw.pop("frames_per_clip", 1)
-        g = layer_motion_generator(length, size, channels, **kw)
+        if model == "content_motion":
+            g = ContentMotionGenerator(length=length, size=size, channels=channels, width=width,
+                                       **kw)
+        else:
+            g = layer_motion_generator(length, size, channels, **kw)
         image_d = default_image_discriminator(size=size, channels=channels, **d_kw)
         return g, ImageVideoDiscriminator(image_d, video_d, k), normal_sampler(g.z_dim)
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
