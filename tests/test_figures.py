@@ -12,7 +12,8 @@ def tiny_data(tmp_path):
     from dataclasses import replace
 
     frames = tmp_path / "layers32_frames.pt"  # the layered frame generator layers32 moves
-    for name, run in [("frames32", replace(CONFIGS["frames32"], width=4)),
+    for name, run in [("sprites32", replace(CONFIGS["frames32"], width=4, layers=2, glyph=8,
+                                            whole_pixels=True)),
                       ("layers32_frames", replace(CONFIGS["frames32"], width=4, layers=2)),
                       ("motion32", replace(CONFIGS["content_motion32"], width=4)),
                       ("layers32", replace(CONFIGS["layers32"], width=4,
@@ -33,5 +34,5 @@ def test_figures_are_written_and_repeat_exactly(tiny_data, tmp_path):
 
 
 def test_a_missing_checkpoint_says_which_and_where(tmp_path):
-    with pytest.raises(SystemExit, match="frames32, motion32, layers32, two_stream32"):
+    with pytest.raises(SystemExit, match="sprites32, motion32, layers32, two_stream32"):
         figures.main(["--data", str(tmp_path), "--out", str(tmp_path / "docs")])

@@ -200,9 +200,34 @@ def test_sprite_generator_combines_layers_by_the_maximum_and_starts_near_uniform
     shift = (2 * torch.sigmoid(g.where(codes)) - 1) * g.reach
     layers = g.place((g.layer(codes) + 1) / 2, shift).reshape(3, 2, 1, 16, 16)
     torch.testing.assert_close(frames, layers.amax(1) * 2 - 1)
+    torch.testing.assert_close(g.draw_layers(z), layers * 2 - 1)  # what layers32 moves
     # the position head starts as sigmoid(1.702 z), near the normal CDF: near-uniform shifts
     start = 2 * torch.sigmoid(SpriteGenerator(z_dim=8).where(torch.randn(20_000, 4))) - 1
     assert start.abs().max() < 1 and abs(start.std().item() - 3 ** -0.5) < 0.02
+
+
+def test_sprite_generator_places_by_whole_pixels_and_still_learns_where():
+    g = SpriteGenerator(z_dim=8, size=16, width=4, layers=2, glyph=8, whole_pixels=True).eval()
+    ink = torch.zeros(1, 1, 8, 8)
+    ink[0, 0, 3, 4] = 1.0
+    expected = torch.zeros(1, 1, 16, 16)
+    expected[0, 0, 4 + 3 - 2, 4 + 4 + 3] = 1.0  # (2.6, -1.6) rounds to 3 right, 2 up
+    shift = torch.tensor([[2.6, -1.6]], requires_grad=True)
+    ink.requires_grad_(True)
+    placed = g.place(ink, shift)
+    torch.testing.assert_close(placed, expected, atol=1e-6, rtol=0)  # one pixel, not blended
+    bilinear = SpriteGenerator(z_dim=8, size=16, width=4, layers=2, glyph=8).eval()
+    weights = torch.randn(1, 1, 16, 16)
+    (placed * weights).sum().backward()
+    want_shift, want_ink = shift.grad.clone(), ink.grad.clone()
+    shift.grad = ink.grad = None
+    # the shift's gradient is the bilinear shift's by the unrounded offset ...
+    torch.autograd.backward((bilinear.place(ink, shift) * weights).sum())
+    torch.testing.assert_close(want_shift, shift.grad)
+    # ... and the ink's is the whole-pixel shift's, counted once
+    shift.grad = ink.grad = None
+    torch.autograd.backward((bilinear.place(ink, shift.detach().round()) * weights).sum())
+    torch.testing.assert_close(want_ink, ink.grad)
 
 
 def test_sprite_generator_position_learns_and_bad_sizes_are_named():
@@ -244,3 +269,21 @@ def test_refine_draws_maps_at_full_size_and_mixes_them_with_a_3x3_convolution():
     assert isinstance(mix, nn.Conv2d) and mix.in_channels == 4 and mix.kernel_size == (3, 3)
     assert g.logits(torch.zeros(2, 10)).shape == (2, 1, 32, 32)
     assert count_parameters(g) > count_parameters(FrameGenerator(z_dim=10, width=8))
+
+
+def test_shipped_sprite_generator_loads_weights_only_and_places_by_whole_pixels():
+    from pathlib import Path
+
+    from vgan_utils.train import load_generator
+
+    path = Path(__file__).resolve().parent.parent / "data" / "sprites32.pt"
+    if not path.exists():
+        pytest.skip("no shipped sprites32.pt yet (data/README.md)")
+    assert path.stat().st_size < 5_000_000  # notebook 04's issue: at most 5 MB
+    state = torch.load(path, weights_only=True)
+    assert "discriminator" not in state and "opt_d" not in state
+    g = load_generator(path)
+    assert isinstance(g, SpriteGenerator) and g.whole_pixels and not g.training
+    with torch.no_grad():
+        frames = g(torch.randn(4, g.z_dim, generator=torch.Generator().manual_seed(0)))
+    assert frames.shape == (4, 1, 32, 32) and frames.min() >= -1 and frames.max() <= 1

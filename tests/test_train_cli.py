@@ -250,7 +250,7 @@ def test_layered_run_trains_ships_and_loads(tmp_path):
     assert g(torch.zeros(3, 16)).shape == (3, 1, 16, 16)
 
 
-def test_refined_run_ships_and_loads_and_sprites_refuse_it(tmp_path):
+def test_refined_run_ships_and_loads_for_every_generator(tmp_path):
     small = tmp_path / "rs.pt"
     assert cli("--config", "smoke,refine=4", "--steps", "2", "--out", str(tmp_path / "r.pt"),
                "--ship", str(small)) == 0
@@ -261,7 +261,12 @@ def test_refined_run_ships_and_loads_and_sprites_refuse_it(tmp_path):
                "--out", str(tmp_path / "lr.pt"), "--ship", str(layered)) == 0
     g = train.load_generator(layered)
     assert isinstance(g, LayeredGenerator) and g.refine == 4 and g.layer.refine == 4
-    with pytest.raises(ValueError, match="sprite generator"):
-        train.build_generator(train.parse_recipe("smoke,refine=4,layers=2,glyph=8"))
+    sprites = tmp_path / "srs.pt"
+    assert cli("--config", "smoke,refine=4,layers=2,glyph=8,whole_pixels=True", "--steps", "2",
+               "--out", str(tmp_path / "sr.pt"), "--ship", str(sprites)) == 0
+    g = train.load_generator(sprites)
+    assert isinstance(g, SpriteGenerator) and g.layer.refine == 4 and g.whole_pixels
+    with pytest.raises(ValueError, match="add glyph=16"):
+        train.build_generator(train.parse_recipe("smoke,whole_pixels=True"))
     with pytest.raises(ValueError, match="single-layer generator"):
         train.build_generator(train.parse_recipe("smoke,output='hardtanh',layers=2"))

@@ -3,9 +3,9 @@
     python -m vgan_utils.figures            # or: make figures
 
 writes ``docs/clips.gif`` (rows: real moving-digit clips, then one row per shipped clip
-generator, all playing together) and ``docs/frames.png`` (a grid of the shipped frame
-generator's samples). Codes are drawn from fixed seeds, so the same checkpoints give the same
-files. The generators are the ones notebooks 04 and 05 load.
+generator, all playing together) and ``docs/frames.png`` (a grid of samples of the shipped
+frame generator that scores best, ``sprites32.pt``). Codes are drawn from fixed seeds, so the
+same checkpoints give the same files. The generators are the ones notebooks 04 and 05 load.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .video_quality import generate_clips, real_clip_sets
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIP_GENERATORS = ("motion32", "layers32", "two_stream32")  # rows of clips.gif, after the real row
+FRAME_GENERATOR = "sprites32"  # notebook 04's best shipped frame generator (section 11)
 
 
 def clips_gif(data: Path, per_row: int = 6, seed: int = 0) -> bytes:
@@ -35,7 +36,7 @@ def clips_gif(data: Path, per_row: int = 6, seed: int = 0) -> bytes:
 
 def frames_png(data: Path, n: int = 48, seed: int = 0) -> bytes:
     """A PNG grid of ``n`` samples of the shipped 32x32 frame generator."""
-    frames = generate_frames(load_generator(data / "frames32.pt"), n, seed=seed)
+    frames = generate_frames(load_generator(data / f"{FRAME_GENERATOR}.pt"), n, seed=seed)
     return png_bytes(upscale(image_grid(frames, ncols=12), 2))
 
 
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=ROOT / "data", help="shipped checkpoints")
     p.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for the figures")
     args = p.parse_args(argv)
-    missing = [n for n in ("frames32", *CLIP_GENERATORS) if not (args.data / f"{n}.pt").exists()]
+    names = (FRAME_GENERATOR, *CLIP_GENERATORS)
+    missing = [n for n in names if not (args.data / f"{n}.pt").exists()]
     if missing:
         sys.exit(f"missing shipped checkpoints in {args.data}: {', '.join(missing)} "
                  "(data/README.md gives the command that makes each)")

@@ -90,6 +90,7 @@ class RunConfig:
     upsample: str = "transpose"  # G's doubling steps: "transpose" (DCGAN) or "nearest"
     layers: int = 1  # > 1: G draws this many layers per frame, combined by the maximum
     glyph: int = 0  # > 0: each layer draws a glyph this many pixels wide and places it
+    whole_pixels: bool = False  # glyphs placed by whole pixels (SpriteGenerator)
     output: str = "tanh"  # G's last activation: "tanh", "hardtanh" or "clamp" (frame_nets)
     refine: int = 0  # > 0: G draws this many maps at full size, mixed by a 3x3 convolution
     d_encoder: str | None = None  # a frozen encoder's file: D also judges its features (projected)
@@ -213,7 +214,7 @@ def apply_controls(run: RunConfig, hparams: dict[str, Any]) -> RunConfig:
 
 # what build_generator reads
 GENERATOR_FIELDS = ("z_dim", "size", "channels", "width", "upsample", "layers", "glyph",
-                    "output", "refine")
+                    "whole_pixels", "output", "refine")
 
 
 def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
@@ -224,13 +225,12 @@ def build_generator(run: RunConfig | ClipRecipe) -> nn.Module:
     if run.output != "tanh" and (run.glyph or run.layers > 1):
         raise ValueError(f"output={run.output!r} is for the single-layer generator; layered "
                          "and sprite generators end in tanh: add output='tanh'")
-    if run.refine and run.glyph:
-        raise ValueError(f"refine={run.refine} is for the single-layer and layered generators; "
-                         "the sprite generator's glyphs end in one transposed convolution: "
-                         "add refine=0")
+    if run.whole_pixels and not run.glyph:
+        raise ValueError("whole_pixels=True places a sprite generator's glyphs; add glyph=16 "
+                         "(and layers=2), or drop whole_pixels")
     if run.glyph:
         generator = SpriteGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
-                                    run.glyph)
+                                    run.glyph, refine=run.refine, whole_pixels=run.whole_pixels)
     elif run.layers > 1:
         generator = LayeredGenerator(run.z_dim, run.size, run.channels, run.width, run.layers,
                                      run.refine)
