@@ -46,6 +46,11 @@ def test_the_rounding_passes_a_bilinear_gradient_to_the_offsets():
     soft = offsets.detach().clone().requires_grad_(True)
     shift_bilinear(dot(), soft)[0, 0, 1, 10, 11].backward()
     assert torch.equal(offsets.grad, soft.grad)  # exactly the bilinear shift's gradient
+    layer = dot().requires_grad_(True)  # a layer that learns gets the whole-pixel shift's, once
+    shift_whole_pixels(layer, soft.detach().requires_grad_(True))[0, 0, 1, 10, 10].backward()
+    expected = torch.zeros(1, 1, 32, 32)
+    expected[0, 0, 10, 10] = 1.0  # 0.3 rounds to 0: the pixel read is the layer's own
+    assert torch.equal(layer.grad, expected)
 
 
 def test_ink_box_brackets_the_bright_pixels():

@@ -62,11 +62,13 @@ def shift_bilinear(layers: Tensor, offsets: Tensor) -> Tensor:
 
 def shift_whole_pixels(layers: Tensor, offsets: Tensor) -> Tensor:
     """:func:`shift_bilinear` by ``offsets`` rounded to whole pixels, so no pixel is blended;
-    the gradient is the bilinear shift's by the unrounded offsets (straight through)."""
+    the offsets' gradient is the bilinear shift's by the unrounded offsets (straight through),
+    the layers' the whole-pixel shift's (as :class:`~vgan_utils.frame_nets.SpriteGenerator`
+    places its glyphs)."""
     exact = shift_bilinear(layers, offsets.detach().round())
     if not torch.is_grad_enabled() or not offsets.requires_grad:
         return exact
-    soft = shift_bilinear(layers, offsets)
+    soft = shift_bilinear(layers.detach(), offsets)  # the layers' gradient comes from `exact`
     return exact + (soft - soft.detach())
 
 
