@@ -13,8 +13,8 @@ frame size (``data/judge_frames{32,64}.pt``). FD: Heusel et al. 2017; floor, con
 and coverage: see :mod:`vgan_utils.quality`.
 
 Clip rows (``--clips`` 16-frame clips each, 0 to skip): real clips (a third real set) and each
-shipped clip generator of notebook 05 (``data/motion32.pt``, ``data/layers32.pt``,
-``data/two_stream32.pt``), with
+shipped clip generator of notebook 05 (:data:`vgan_utils.figures.CLIP_GENERATORS`: ``data/
+motion32.pt``, ``layers32.pt``, ``two_stream32.pt`` and ``two_stream_sprites32.pt``), with
 :func:`vgan_utils.video_quality.clip_quality`'s figures: clip FD / floor on the video judge's
 features, frame FD / floor, frame change against real's, ACD beside real's. Beside them, the
 pretrained frame generator's frames drawn one by one into clips (``--pretrained``, notebook
@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from vgan_utils.figures import CLIP_GENERATORS
 from vgan_utils.judge import default_path, load_judge
 from vgan_utils.quality import format_quality, frame_quality, generate_frames, real_frame_sets
 from vgan_utils.train import CONFIGS, build_generator, load_generator
@@ -45,7 +46,6 @@ from vgan_utils.video_quality import (
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-CLIP_GENERATORS = ("motion32", "layers32", "two_stream32")  # notebook 05's shipped clip generators
 FRAME_BY_FRAME = "pretrained, frame by frame"  # the frame generator's frames as clips
 COLUMNS = ("row", "size", "n", "fd", "floor", "fd_over_floor", "confident_share",
            "real_confident_share", "confident_ratio", "coverage", "real_coverage")

@@ -13,6 +13,8 @@ from vgan_utils.clip_recipes import (
     recipe_controls,
 )
 from vgan_utils.dashboard import DEFAULT_HPARAMS
+from vgan_utils.figures import CLIP_GENERATORS
+from vgan_utils.layer_motion import LayerMotionGenerator, SpriteTwoStreamGenerator
 from vgan_utils.train import CONFIGS, build_trainer, dashboard_controls
 from vgan_utils.video_nets import ContentMotionGenerator, OneStreamGenerator, TwoStreamGenerator
 
@@ -21,7 +23,7 @@ CLIPS = {name: r for name, r in CONFIGS.items() if isinstance(r, ClipRecipe)}
 
 def test_the_registry_holds_every_clip_model():
     assert {r.model for r in CLIPS.values()} == {"one_stream", "two_stream", "content_motion",
-                                                 "layer_motion"}
+                                                 "layer_motion", "sprite_two_stream"}
     for r in CLIPS.values():
         assert set(recipe_controls(r)) <= set(DEFAULT_HPARAMS)
         assert dashboard_controls(r) == recipe_controls(r)
@@ -37,7 +39,8 @@ def test_batches_are_downsampled_clips_deterministic_by_step():
 
 @pytest.mark.parametrize("name,cls", [("clip_dcgan", OneStreamGenerator),
                                       ("two_stream32", TwoStreamGenerator),
-                                      ("content_motion32", ContentMotionGenerator)])
+                                      ("content_motion32", ContentMotionGenerator),
+                                      ("two_stream_sprites32", SpriteTwoStreamGenerator)])
 def test_trainer_steps_and_samples_clips(name, cls):
     recipe = replace(CLIPS[name], length=4, width=4)
     tr = build_trainer(recipe, hparams={"batch_size": 2, "lr_g": 1e-3})
@@ -116,3 +119,20 @@ def test_a_recipe_puts_a_trained_snap_after_the_warp(tmp_path):
     assert build_generator(recipe).snap is not None  # a run's checkpoint loads it back
     with pytest.raises(ValueError, match="snap only applies to content_motion"):
         build_video_trainer(replace(CLIPS["two_stream32"], snap=str(path)))
+
+
+def test_shipped_clip_generators_load_weights_only_within_20_mb():
+    from vgan_utils.train import load_generator
+
+    paths = [ROOT / "data" / f"{name}.pt" for name in CLIP_GENERATORS]
+    assert sum(p.stat().st_size for p in paths) < 20_000_000  # notebook 05's issue: 20 MB
+    for path in paths:
+        state = torch.load(path, weights_only=True)
+        assert "discriminator" not in state and "opt_d" not in state, path.name
+        g = load_generator(path)
+        assert not g.training
+        with torch.no_grad():
+            clips = g(torch.randn(2, g.z_dim, generator=torch.Generator().manual_seed(0)))
+        assert clips.shape == (2, 1, 16, 32, 32) and clips.abs().max() <= 1, path.name
+    layers = load_generator(paths[CLIP_GENERATORS.index("layers32")])
+    assert isinstance(layers, LayerMotionGenerator) and layers.image_generator.whole_pixels

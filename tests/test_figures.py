@@ -11,14 +11,15 @@ def tiny_data(tmp_path):
     """Shipped-style files of untrained tiny generators under the names figures expects."""
     from dataclasses import replace
 
-    frames = tmp_path / "layers32_frames.pt"  # the layered frame generator layers32 moves
+    frames = tmp_path / "sprites32.pt"  # the frame generator layers32 moves, shipped first
     for name, run in [("sprites32", replace(CONFIGS["frames32"], width=4, layers=2, glyph=8,
                                             whole_pixels=True)),
-                      ("layers32_frames", replace(CONFIGS["frames32"], width=4, layers=2)),
                       ("motion32", replace(CONFIGS["content_motion32"], width=4)),
                       ("layers32", replace(CONFIGS["layers32"], width=4,
                                            image_generator=str(frames))),
-                      ("two_stream32", replace(CONFIGS["two_stream32"], width=4))]:
+                      ("two_stream32", replace(CONFIGS["two_stream32"], width=4)),
+                      ("two_stream_sprites32", replace(CONFIGS["two_stream_sprites32"], width=4,
+                                                       model_kw={"refine": 0}))]:
         ckpt = save_run(build_trainer(run), run, tmp_path / f"{name}_train.pt")
         ship_generator(ckpt, tmp_path / f"{name}.pt")
     return tmp_path
@@ -34,5 +35,6 @@ def test_figures_are_written_and_repeat_exactly(tiny_data, tmp_path):
 
 
 def test_a_missing_checkpoint_says_which_and_where(tmp_path):
-    with pytest.raises(SystemExit, match="sprites32, motion32, layers32, two_stream32"):
+    names = "sprites32, motion32, layers32, two_stream32, two_stream_sprites32"
+    with pytest.raises(SystemExit, match=names):
         figures.main(["--data", str(tmp_path), "--out", str(tmp_path / "docs")])

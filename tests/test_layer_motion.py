@@ -7,14 +7,16 @@ import torch
 
 from vgan_utils import train
 from vgan_utils.clip_recipes import ClipRecipe, build_video_trainer
-from vgan_utils.frame_nets import FrameGenerator, LayeredGenerator
+from vgan_utils.frame_nets import FrameGenerator, LayeredGenerator, SpriteGenerator
 from vgan_utils.layer_motion import (
     LayerMotionGenerator,
+    SpriteTwoStreamGenerator,
     ink_box,
     shift_bilinear,
     shift_whole_pixels,
 )
-from vgan_utils.video_training import video_gan
+from vgan_utils.video_nets import VideoDiscriminator
+from vgan_utils.video_training import ImageVideoDiscriminator, video_gan
 
 
 def dot(size: int = 32, y: int = 10, x: int = 10) -> torch.Tensor:
@@ -130,3 +132,38 @@ def test_same_content_codes_draw_one_first_frame_and_move_it_apart():
     assert not torch.equal(same_motion[0, :, 0], same_motion[1, :, 0])  # the drawings differ
     c, h0, noise = g.split_z(g.same_motion_z(3, rng))
     assert (h0 == h0[:1]).all() and (noise == noise[:1]).all() and not (c == c[:1]).all()
+
+
+def small_two_stream(length: int = 5) -> SpriteTwoStreamGenerator:
+    torch.manual_seed(0)
+    return SpriteTwoStreamGenerator(length, width=4, z_dim=16, glyph=16, refine=2)
+
+
+def test_the_sprite_two_stream_clip_is_vgans_blend_of_the_moved_glyphs():
+    g = small_two_stream().eval()
+    z = torch.randn(3, g.z_dim)
+    with torch.no_grad():
+        video, mask, foreground, background = g.parts(z)
+        ink = (g.motion.moved_layers(z).amax(dim=1) + 1) / 2
+    assert video.shape == mask.shape == background.shape == (3, 1, 5, 32, 32)
+    torch.testing.assert_close(mask, ink)  # grey: the mask is the moved glyphs' ink
+    torch.testing.assert_close(video, mask * foreground + (1 - mask) * background)
+    assert ((foreground == 1) | (mask == 0)).all()  # grey digits are white where they are
+    assert torch.equal(background[:, :, 0], background[:, :, -1])  # the background is still
+    black = torch.full_like(background, -1.0)  # on a black background: the glyphs themselves
+    torch.testing.assert_close(2 * ink - mask + (1 - mask) * black, g.motion(z).detach())
+    assert torch.equal(video, g(z).detach())
+
+
+def test_the_sprite_two_stream_learns_its_glyphs_from_the_clips():
+    g = small_two_stream().train()
+    assert g.motion.train_frames and g.motion.image_generator.training
+    assert isinstance(g.motion.image_generator, SpriteGenerator)
+    g(torch.randn(4, g.z_dim)).mean().backward()
+    for name, p in g.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    gen, d, _ = video_gan("sprite_two_stream", length=4, width=4, d_width=4,
+                          z_dim=16, refine=0)
+    assert isinstance(gen, SpriteTwoStreamGenerator) and isinstance(d, ImageVideoDiscriminator)
+    _, d, _ = video_gan("sprite_two_stream", length=4, width=4, z_dim=16, image_d=False)
+    assert isinstance(d, VideoDiscriminator)  # VGAN's single discriminator

@@ -22,7 +22,8 @@ from .train import load_generator
 from .video_quality import generate_clips, real_clip_sets
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIP_GENERATORS = ("motion32", "layers32", "two_stream32")  # rows of clips.gif, after the real row
+# notebook 05's shipped clip generators: the rows of clips.gif after the real row
+CLIP_GENERATORS = ("motion32", "layers32", "two_stream32", "two_stream_sprites32")
 FRAME_GENERATOR = "sprites32"  # notebook 04's best shipped frame generator (section 11)
 
 

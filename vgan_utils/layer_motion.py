@@ -26,7 +26,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .video_nets import check_z, warp
+from .frame_nets import FrameGenerator, SpriteGenerator
+from .video_nets import VideoParts, check_z, warp
 
 
 def ink_box(layers: Tensor) -> Tensor:
@@ -84,11 +85,13 @@ class LayerMotionGenerator(nn.Module):
     box drawn at frame 0, moved by the offset so far), so it can learn to turn before a wall; a
     linear head gives the velocity in pixels per frame, and the offset is its running sum
     (frame 0 is the drawn frame itself). ``speed`` sets the head's initial scale: about the
-    typical speed of its first velocities. Only the GRU and the head learn.
+    typical speed of its first velocities. Only the GRU and the head learn, unless
+    ``train_frames``: then the frame generator learns with them, from the clips
+    (:class:`SpriteTwoStreamGenerator` trains a fresh sprite generator so).
     """
 
     def __init__(self, image_generator: nn.Module, length: int = 16, motion_dim: int = 16,
-                 noise_dim: int = 8, speed: float = 1.8) -> None:
+                 noise_dim: int = 8, speed: float = 1.8, train_frames: bool = False) -> None:
         super().__init__()
         if not hasattr(image_generator, "draw_layers"):
             raise ValueError("LayerMotionGenerator moves the layers of a layered frame "
@@ -97,7 +100,9 @@ class LayerMotionGenerator(nn.Module):
         if length < 1 or min(motion_dim, noise_dim) < 1 or speed <= 0:
             raise ValueError(f"length, motion_dim and noise_dim must be >= 1 and speed > 0; got "
                              f"{length}, {motion_dim}, {noise_dim}, {speed}")
-        self.image_generator = image_generator.requires_grad_(False).eval()
+        self.train_frames = train_frames
+        self.image_generator = (image_generator if train_frames
+                                else image_generator.requires_grad_(False).eval())
         self.layers = image_generator.layers
         self.size, self.channels = image_generator.size, image_generator.channels
         self.length, self.motion_dim, self.noise_dim = length, motion_dim, noise_dim
@@ -111,9 +116,10 @@ class LayerMotionGenerator(nn.Module):
         nn.init.zeros_(self.velocity.bias)
 
     def train(self, mode: bool = True) -> LayerMotionGenerator:
-        """As :meth:`nn.Module.train`, but the frozen frame generator stays in eval mode."""
+        """As :meth:`nn.Module.train`, but a frozen frame generator stays in eval mode."""
         super().train(mode)
-        self.image_generator.eval()
+        if not self.train_frames:
+            self.image_generator.eval()
         return self
 
     def split_z(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -154,15 +160,75 @@ class LayerMotionGenerator(nn.Module):
             offsets.append(offset)
         return torch.stack(offsets, dim=1)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def moved_layers(self, z: Tensor) -> Tensor:
+        """Each layer moved along its path, ``(N, layers, C, length, size, size)`` in [-1, 1]."""
         content, h0, noise = self.split_z(z)
-        n = z.shape[0]
-        with torch.no_grad():
+        with torch.set_grad_enabled(self.train_frames and torch.is_grad_enabled()):
             layers = self.image_generator.draw_layers(content).flatten(0, 1)  # (N*L, C, H, W)
         offsets = self.paths(ink_box(layers), h0.flatten(0, 1), noise.flatten(0, 1))
         clips = shift_whole_pixels(layers, offsets)  # (N*L, C, T, H, W)
-        return clips.unflatten(0, (n, self.layers)).amax(dim=1)
+        return clips.unflatten(0, (z.shape[0], self.layers))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.moved_layers(z).amax(dim=1)
 
     def extra_repr(self) -> str:
         return (f"layers={self.layers}, length={self.length}, size={self.size}, "
-                f"motion_dim={self.motion_dim}, noise_dim={self.noise_dim}, z_dim={self.z_dim}")
+                f"motion_dim={self.motion_dim}, noise_dim={self.noise_dim}, z_dim={self.z_dim}, "
+                f"train_frames={self.train_frames}")
+
+
+class SpriteTwoStreamGenerator(nn.Module):
+    """VGAN's two streams, with a foreground stream that draws each digit once and moves it.
+
+    Vondrick et al. 2016 blend a foreground video ``f`` and a still background ``b`` by a mask
+    ``m``: ``video = m * f + (1 - m) * b``. Their foreground stream draws ``f`` and ``m`` with
+    3-D transposed convolutions, which must learn every stroke at every place and time; on a
+    CPU, in an hour, it drew moving speckles (``data/README.md``). Here the foreground stream
+    is a fresh :class:`~vgan_utils.frame_nets.SpriteGenerator` (a glyph per layer, placed by
+    whole pixels) whose layers a :class:`LayerMotionGenerator` moves, all of it trained from
+    scratch on clips. The mask is the moved glyphs' ink, ``m = max over layers and channels of
+    ink``, where ``ink = (layer + 1) / 2``, so it is the digits by construction; ``f`` is the
+    ink's colour at full strength (white for grey digits), and ``b`` comes from a small 2-D
+    DCGAN stream, as in VGAN. The clip is computed as ``2 * ink - m + (1 - m) * b``, which is
+    ``m * f + (1 - m) * b`` without dividing by ``m``; on a black background it is the moved
+    glyphs themselves. Notebook 05 teaches it beside VGAN's own (recipe ``two_stream_sprites32``).
+
+    The code is the sprite generator's (``z_dim``, also the background's) followed by the
+    motion's (see :class:`LayerMotionGenerator`).
+    """
+
+    def __init__(self, length: int = 16, size: int = 32, channels: int = 1, width: int = 32,
+                 z_dim: int = 100, layers: int = 2, glyph: int = 16, refine: int = 16,
+                 background_width: int = 8, motion_dim: int = 16, noise_dim: int = 8,
+                 speed: float = 1.8) -> None:
+        super().__init__()
+        sprites = SpriteGenerator(z_dim, size, channels, width, layers, glyph, refine=refine,
+                                  whole_pixels=True)
+        self.motion = LayerMotionGenerator(sprites, length, motion_dim, noise_dim, speed,
+                                           train_frames=True)
+        self.background_stream = FrameGenerator(z_dim, size, channels, background_width)
+        self.z_dim, self.content_dim = self.motion.z_dim, z_dim
+        self.length, self.size, self.channels = length, size, channels
+
+    def parts(self, z: Tensor) -> VideoParts:
+        """The clip and what it is made of: ``(video, mask, foreground, background)``."""
+        ink = (self.motion.moved_layers(z).amax(dim=1) + 1) / 2  # (N, C, T, H, W)
+        mask = ink.amax(dim=1, keepdim=True)
+        still = self.background_stream(z[:, :self.content_dim])
+        background = still.unsqueeze(2).expand(-1, -1, self.length, -1, -1)
+        video = 2 * ink - mask + (1 - mask) * background
+        foreground = torch.where(mask > 0, 2 * ink / mask.clamp_min(1e-6) - 1, -1.0)
+        return VideoParts(video, mask, foreground, background)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Clips ``(N, channels, length, size, size)`` in ``[-1, 1]`` from ``z`` ``(N, z_dim)``."""
+        return self.parts(z).video
+
+    def same_content_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` codes with one content (glyphs, places, background) and ``n`` motions."""
+        return self.motion.same_content_z(n, generator)
+
+    def same_motion_z(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` codes with one motion and ``n`` contents."""
+        return self.motion.same_motion_z(n, generator)

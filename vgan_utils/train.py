@@ -141,11 +141,18 @@ CONFIGS: dict[str, RunConfig | ClipRecipe] = {
                            image_generator="data/motion32_frames.pt",
                            model_kw={"content_dim": 90, "motion_dim": 10, "motion_to": "flow"},
                            train=_DCGAN),
-    # layers32: the two layers of a shipped layered frame generator (frozen), each moved
-    # along its own GRU-driven path by whole pixels (layer_motion.LayerMotionGenerator): only
-    # the motion learns, and the frames stay the frame generator's (bench/README.md).
-    "layers32": ClipRecipe("layers32", "layer_motion", image_generator="data/layers32_frames.pt",
+    # layers32: the two glyphs of notebook 04's sprites32.pt (frozen), each moved along its
+    # own GRU-driven path by whole pixels (layer_motion.LayerMotionGenerator): only the
+    # motion learns, and the frames stay the frame generator's (bench/README.md).
+    "layers32": ClipRecipe("layers32", "layer_motion", image_generator="data/sprites32.pt",
                            train=_DCGAN),
+    # two_stream_sprites32: VGAN's blend of a moving foreground and a still background by a
+    # mask, with a foreground stream that draws each digit once and moves it by whole pixels
+    # (layer_motion.SpriteTwoStreamGenerator), all from scratch, against MoCoGAN's image +
+    # video discriminators, at frames32's learning rates; each raced (bench/README.md)
+    "two_stream_sprites32": ClipRecipe("two_stream_sprites32", "sprite_two_stream", width=32,
+                                       d_width=16, model_kw={"glyph": 16, "refine": 16},
+                                       train=replace(_DCGAN, lr_g=1e-3, lr_d=1e-3)),
     "frames64": RunConfig("frames64", size=64, width=32, spectral_norm=False, d_norm="batch",
                           batch_size=32,
                           train=TrainConfig(loss="nonsaturating", lr_g=2e-4, lr_d=2e-4,

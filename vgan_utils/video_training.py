@@ -30,7 +30,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .layer_motion import LayerMotionGenerator
+from .layer_motion import LayerMotionGenerator, SpriteTwoStreamGenerator
 from .video_nets import (
     VGAN_MASK_WEIGHT,
     ContentMotionGenerator,
@@ -40,7 +40,7 @@ from .video_nets import (
     default_image_discriminator,
 )
 
-MODELS = ("one_stream", "two_stream", "content_motion", "layer_motion")
+MODELS = ("one_stream", "two_stream", "content_motion", "layer_motion", "sprite_two_stream")
 ZSampler = Callable[[int, torch.Generator], Tensor]
 
 
@@ -109,6 +109,10 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
     ``"layer_motion"``: :class:`~vgan_utils.layer_motion.LayerMotionGenerator` on a trained
     layered ``image_generator`` (``motion_dim``, ``noise_dim``, ``speed`` in ``kw``), against
     the same two discriminators.
+    ``"sprite_two_stream"``: :class:`~vgan_utils.layer_motion.SpriteTwoStreamGenerator` (VGAN's
+    blend, with moved glyphs for its foreground stream; ``z_dim``, ``glyph``, ``refine``,
+    ``motion_dim``... in ``kw``), against the same two discriminators, or against VGAN's video
+    discriminator alone with ``image_d=False``.
     ``d_width``, ``d_norm`` and ``d_spectral_norm`` configure the discriminators (``d_width``
     defaults to ``width``).
     """
@@ -122,9 +126,14 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
         kw.setdefault("mask_weight", VGAN_MASK_WEIGHT)
         g = TwoStreamGenerator(length=length, size=size, channels=channels, width=width, **kw)
         return g, video_d, normal_sampler(g.z_dim)
-    if model in ("content_motion", "layer_motion"):  # MoCoGAN's image + video discriminators
+    if model == "sprite_two_stream" and not kw.pop("image_d", True):
+        g = SpriteTwoStreamGenerator(length, size, channels, width, **kw)
+        return g, video_d, normal_sampler(g.z_dim)
+    if model in ("content_motion", "layer_motion", "sprite_two_stream"):  # MoCoGAN's two Ds
         k = kw.pop("frames_per_clip", 1)
-        if model == "content_motion":
+        if model == "sprite_two_stream":
+            g = SpriteTwoStreamGenerator(length, size, channels, width, **kw)
+        elif model == "content_motion":
             g = ContentMotionGenerator(length=length, size=size, channels=channels, width=width,
                                        **kw)
         else:
