@@ -107,7 +107,8 @@ def gan_rate(profile_name: str, device: torch.device, steps: int, warmup: int
             "ms_per_step": 1000 * seconds / steps}
 
 
-CLIP_MODELS = ("two_stream32", "content_motion32")  # notebook 05's models, from scratch
+# notebook 05's video GANs trained from scratch
+CLIP_MODELS = ("two_stream32", "content_motion32", "two_stream_sprites32")
 
 
 def clip_gan_rate(profile_name: str, recipe: str, device: torch.device, steps: int,

@@ -24,7 +24,8 @@ def test_run_py_smoke(tmp_path, capsys):
     assert [r["dataset"] for r in result["datasets"]] == ["moving digits", "bouncing balls",
                                                           "moving shapes"]
     assert result["frame_gan"][0]["profile"] == "ci" and result["frame_gan"][0]["steps_per_s"] > 0
-    assert [r["model"] for r in result["clip_gan"]] == ["two_stream32", "content_motion32"]
+    assert [r["model"] for r in result["clip_gan"]] == ["two_stream32", "content_motion32",
+                                                        "two_stream_sprites32"]
     assert all(r["clips_per_s"] > 0 and r["length"] == 8 for r in result["clip_gan"])
     assert "clips/s" in capsys.readouterr().out
 

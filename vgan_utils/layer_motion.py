@@ -19,6 +19,10 @@ al. 2013): the forward pass moves by the rounded offset, the backward pass diffe
 bilinear shift by the unrounded one. Training starts moving (the velocity head is initialised
 to about the data's speed), because a path that starts at zero would round to a still clip and
 stay there (``whole_pixels`` in ``bench/README.md``).
+
+:class:`SpriteTwoStreamGenerator` puts the same moving glyphs, drawn by a fresh sprite generator
+that learns with its paths, inside VGAN's blend of a foreground and a still background by a
+mask (Vondrick et al. 2016): notebook 05's two-stream generator from scratch.
 """
 
 from __future__ import annotations
