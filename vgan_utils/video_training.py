@@ -126,13 +126,13 @@ def video_gan(model: str, length: int = 16, size: int = 32, channels: int = 1,
         kw.setdefault("mask_weight", VGAN_MASK_WEIGHT)
         g = TwoStreamGenerator(length=length, size=size, channels=channels, width=width, **kw)
         return g, video_d, normal_sampler(g.z_dim)
-    if model == "sprite_two_stream" and not kw.pop("image_d", True):
-        g = SpriteTwoStreamGenerator(length, size, channels, width, **kw)
-        return g, video_d, normal_sampler(g.z_dim)
     if model in ("content_motion", "layer_motion", "sprite_two_stream"):  # MoCoGAN's two Ds
         k = kw.pop("frames_per_clip", 1)
         if model == "sprite_two_stream":
+            image_d = kw.pop("image_d", True)
             g = SpriteTwoStreamGenerator(length, size, channels, width, **kw)
+            if not image_d:  # VGAN's video discriminator alone
+                return g, video_d, normal_sampler(g.z_dim)
         elif model == "content_motion":
             g = ContentMotionGenerator(length=length, size=size, channels=channels, width=width,
                                        **kw)
