@@ -14,13 +14,14 @@ and coverage: see :mod:`vgan_utils.quality`.
 
 Clip rows (``--clips`` 16-frame clips each, 0 to skip): real clips (a third real set) and each
 shipped clip generator of notebook 05 (:data:`vgan_utils.figures.CLIP_GENERATORS`: ``data/
-motion32.pt``, ``layers32.pt``, ``two_stream32.pt`` and ``two_stream_sprites32.pt``), with
-:func:`vgan_utils.video_quality.clip_quality`'s figures: clip FD / floor on the video judge's
-features, frame FD / floor, frame change against real's, ACD beside real's. Beside them, the
-pretrained frame generator's frames drawn one by one into clips (``--pretrained``, notebook
-05's flickering baseline): on these rows frame FD / floor is measured on frames of 500 clips,
-whose floor is about 2.7 times the one of 2,000 independent frames above, so a clip generator's
-frames compare with their frame generator's on this row, not on the frame rows.
+motion32.pt``, ``layers32.pt``, ``two_stream32.pt``, ``two_stream_sprites32.pt`` and
+``two_stream_warm32.pt``), with :func:`vgan_utils.video_quality.clip_quality`'s figures: clip
+FD / floor on the video judge's features, frame FD / floor, frame change against real's, ACD
+beside real's. Beside them, the pretrained frame generator's frames drawn one by one into
+clips (``--pretrained``, notebook 05's flickering baseline): on these rows frame FD / floor is
+measured on frames of 500 clips, whose floor is about 2.7 times the one of 2,000 independent
+frames above, so a clip generator's frames compare with their frame generator's on this row,
+not on the frame rows.
 """
 
 from __future__ import annotations

@@ -40,7 +40,8 @@ def test_batches_are_downsampled_clips_deterministic_by_step():
 @pytest.mark.parametrize("name,cls", [("clip_dcgan", OneStreamGenerator),
                                       ("two_stream32", TwoStreamGenerator),
                                       ("content_motion32", ContentMotionGenerator),
-                                      ("two_stream_sprites32", SpriteTwoStreamGenerator)])
+                                      ("two_stream_sprites32", SpriteTwoStreamGenerator),
+                                      ("two_stream_warm32", SpriteTwoStreamGenerator)])
 def test_trainer_steps_and_samples_clips(name, cls):
     recipe = replace(CLIPS[name], length=4, width=4)
     tr = build_trainer(recipe, hparams={"batch_size": 2, "lr_g": 1e-3})

@@ -19,7 +19,9 @@ def tiny_data(tmp_path):
                                            image_generator=str(frames))),
                       ("two_stream32", replace(CONFIGS["two_stream32"], width=4)),
                       ("two_stream_sprites32", replace(CONFIGS["two_stream_sprites32"], width=4,
-                                                       model_kw={"refine": 0}))]:
+                                                       model_kw={"refine": 0})),
+                      ("two_stream_warm32", replace(CONFIGS["two_stream_warm32"], width=4,
+                                                    model_kw={"train_frames": False}))]:
         ckpt = save_run(build_trainer(run), run, tmp_path / f"{name}_train.pt")
         ship_generator(ckpt, tmp_path / f"{name}.pt")
     return tmp_path
@@ -35,6 +37,6 @@ def test_figures_are_written_and_repeat_exactly(tiny_data, tmp_path):
 
 
 def test_a_missing_checkpoint_says_which_and_where(tmp_path):
-    names = "sprites32, motion32, layers32, two_stream32, two_stream_sprites32"
+    names = "sprites32, motion32, layers32, two_stream32, two_stream_sprites32, two_stream_warm32"
     with pytest.raises(SystemExit, match=names):
         figures.main(["--data", str(tmp_path), "--out", str(tmp_path / "docs")])

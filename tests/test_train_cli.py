@@ -270,3 +270,69 @@ def test_refined_run_ships_and_loads_for_every_generator(tmp_path):
         train.build_generator(train.parse_recipe("smoke,whole_pixels=True"))
     with pytest.raises(ValueError, match="single-layer generator"):
         train.build_generator(train.parse_recipe("smoke,output='hardtanh',layers=2"))
+
+
+def _warm_smoke():
+    """A sprite two-stream clip recipe with a warm-up, small enough for a unit test."""
+    from dataclasses import replace
+
+    clip = train.CONFIGS["two_stream_warm32"]
+    return replace(clip, name="warm_smoke", length=4, width=8, d_width=4, batch_size=2,
+                   num_clips=64, model_kw={"z_dim": 16, "glyph": 16, "refine": 0,
+                                           "train_frames": False},
+                   warmup="smoke,size=32,layers=2,glyph=16,whole_pixels=True,batch_size=4",
+                   warmup_steps=4, warmup_decay=0.75)
+
+
+def warm_cli(out, *args: str) -> int:
+    return train.main(["--config", "warm_smoke", "--device", "cpu", "--log-every", "2",
+                       "--out", str(out), *args])
+
+
+def test_a_warm_up_trains_the_glyphs_first_and_the_clips_keep_them(tmp_path, monkeypatch,
+                                                                   capsys):
+    monkeypatch.setitem(train.CONFIGS, "warm_smoke", _warm_smoke())
+    out, shipped = tmp_path / "w.pt", tmp_path / "ws.pt"
+    assert warm_cli(out, "--steps", "2", "--ship", str(shipped)) == 0
+    assert "warm-up: the glyph network trains as 'smoke," in capsys.readouterr().out
+    warm, clip = load_checkpoint(train.warmup_path(out)), load_checkpoint(out)
+    assert warm["step"] == 4 and clip["step"] == 2
+    assert warm["history"]["lr_g"][-1] < warm["history"]["lr_g"][0]  # its own decay
+    glyphs = {k.removeprefix("motion.image_generator."): v for k, v in clip["generator"].items()
+              if k.startswith("motion.image_generator.")}
+    sampled = warm["ema"] if warm["ema"] is not None else warm["generator"]
+    assert glyphs.keys() == sampled.keys()
+    for name, value in sampled.items():  # loaded, and frozen through the clip phase's steps
+        assert torch.equal(value, glyphs[name]), name
+    assert clip["warmup"]["steps"] == 4 and clip["warmup"]["recipe"].startswith("smoke,")
+    assert clip["train_seconds"] > clip["warmup"]["train_seconds"] > 0
+    assert load_checkpoint(shipped)["warmup"] == clip["warmup"]
+    g = train.load_generator(shipped)
+    assert g(torch.randn(2, g.z_dim)).shape == (2, 1, 4, 32, 32)
+
+
+def test_a_warm_up_resumes_exactly_from_either_phase(tmp_path, monkeypatch):
+    recipe = _warm_smoke()
+    monkeypatch.setitem(train.CONFIGS, "warm_smoke", recipe)
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    assert warm_cli(a, "--steps", "4") == 0
+    # b: stopped half-way through its warm-up, then half-way through its clips
+    assert train.main(["--config", recipe.warmup, "--device", "cpu", "--log-every", "2",
+                       "--steps", "2", "--decay-last", "0.75",
+                       "--out", str(train.warmup_path(b))]) == 0
+    assert warm_cli(b, "--steps", "2", "--resume") == 0
+    assert load_checkpoint(train.warmup_path(b))["step"] == 4
+    assert warm_cli(b, "--steps", "4", "--resume") == 0
+    sa, sb = load_checkpoint(a), load_checkpoint(b)
+    for key in ("generator", "discriminator"):
+        for name, value in sa[key].items():
+            assert torch.equal(value, sb[key][name]), (key, name)
+    train.warmup_path(tmp_path / "c.pt").write_bytes(b"")  # a warm-up left from another run
+    with pytest.raises(SystemExit, match="exists: pass --resume"):
+        warm_cli(tmp_path / "c.pt", "--steps", "2")
+
+
+def test_a_warm_up_needs_a_sprite_two_stream_model(tmp_path):
+    with pytest.raises(SystemExit, match="sprite_two_stream"):
+        train.main(["--config", "clip_smoke,warmup_steps=2", "--device", "cpu", "--steps", "2",
+                    "--out", str(tmp_path / "x.pt")])

@@ -49,6 +49,12 @@ class ClipRecipe:
     init_from: str | None = None  # a shipped clip generator of the same model to fine-tune
     init_d_from: str | None = None  # a shipped discriminator of the same model to go on with
     snap: str | None = None  # a trained GridSnap after the warp (content_motion, motion_to="flow")
+    # sprite_two_stream: the train command first trains the glyph network as this frame recipe
+    # ("frames32,layers=2,...") for warmup_steps steps, its rates decaying linearly to 0 over
+    # the last warmup_decay of them, then the clips (train.warm_up)
+    warmup: str | None = None
+    warmup_steps: int = 0
+    warmup_decay: float = 0.0
     model_kw: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
 

@@ -23,7 +23,8 @@ from .video_quality import generate_clips, real_clip_sets
 
 ROOT = Path(__file__).resolve().parent.parent
 # notebook 05's shipped clip generators: the rows of clips.gif after the real row
-CLIP_GENERATORS = ("motion32", "layers32", "two_stream32", "two_stream_sprites32")
+CLIP_GENERATORS = ("motion32", "layers32", "two_stream32", "two_stream_sprites32",
+                   "two_stream_warm32")
 FRAME_GENERATOR = "sprites32"  # notebook 04's best shipped frame generator (section 11)
 
 

@@ -199,18 +199,20 @@ class SpriteTwoStreamGenerator(nn.Module):
     glyphs themselves. Notebook 05 teaches it beside VGAN's own (recipe ``two_stream_sprites32``).
 
     The code is the sprite generator's (``z_dim``, also the background's) followed by the
-    motion's (see :class:`LayerMotionGenerator`).
+    motion's (see :class:`LayerMotionGenerator`). ``train_frames=False`` freezes the glyph
+    network: recipe ``two_stream_warm32`` first trains it as a frame GAN (a warm-up inside the
+    same command, ``ClipRecipe.warmup``), then learns the motion and the background on clips.
     """
 
     def __init__(self, length: int = 16, size: int = 32, channels: int = 1, width: int = 32,
                  z_dim: int = 100, layers: int = 2, glyph: int = 16, refine: int = 16,
                  background_width: int = 8, motion_dim: int = 16, noise_dim: int = 8,
-                 speed: float = 1.8) -> None:
+                 speed: float = 1.8, train_frames: bool = True) -> None:
         super().__init__()
         sprites = SpriteGenerator(z_dim, size, channels, width, layers, glyph, refine=refine,
                                   whole_pixels=True)
         self.motion = LayerMotionGenerator(sprites, length, motion_dim, noise_dim, speed,
-                                           train_frames=True)
+                                           train_frames=train_frames)
         self.background_stream = FrameGenerator(z_dim, size, channels, background_width)
         self.z_dim, self.content_dim = self.motion.z_dim, z_dim
         self.length, self.size, self.channels = length, size, channels
