@@ -666,10 +666,11 @@ def warm_up(args: argparse.Namespace, run: RunConfig | ClipRecipe, world: distri
             device: torch.device) -> tuple[GANTrainer, QualityCurve, str] | None:
     """Phase one of a clip recipe with ``warmup_steps``: its glyph network trained alone.
 
-    A sprite two-stream generator's glyph network learns digits about twice as fast per
-    second as a frame GAN (no clips to draw or judge) as inside the clip GAN, where in an
-    hour it stayed far behind (``data/README.md``). So ``two_stream_warm32`` first trains
-    the frame recipe ``run.warmup`` (notebook 04's ``sprites32``) from scratch, in
+    Inside the clip GAN a sprite two-stream generator's glyph network learns from one frame
+    per clip, at half a frame GAN's steps per second, and in an hour its frames stayed far
+    behind its clips (``data/README.md``). Trained alone as a frame GAN (no clips to draw or
+    judge) it learns digits much faster, so ``two_stream_warm32`` first trains the frame
+    recipe ``run.warmup`` (notebook 04's ``sprites32``) from scratch, in
     ``warmup_path(--out)``, then the clips. Returns that phase's trainer, curve and recipe,
     or ``None`` when there is none to run: no warm-up, or a clip phase already begun (whose
     checkpoint holds the glyphs).
