@@ -657,13 +657,16 @@ def train_run(args: argparse.Namespace, world: distributed.World, device: torch.
     return 0
 
 
+WarmUp = tuple[GANTrainer, QualityCurve, str]  # a finished warm-up: trainer, curve, recipe
+
+
 def warmup_path(out: Path) -> Path:
     """Where a recipe's warm-up phase keeps its frame-GAN checkpoint: beside ``out``."""
     return out.with_name(f"{out.stem}_warmup{out.suffix}")
 
 
 def warm_up(args: argparse.Namespace, run: RunConfig | ClipRecipe, world: distributed.World,
-            device: torch.device) -> tuple[GANTrainer, QualityCurve, str] | None:
+            device: torch.device) -> WarmUp | None:
     """Phase one of a clip recipe with ``warmup_steps``: its glyph network trained alone.
 
     Inside the clip GAN a sprite two-stream generator's glyph network learns from one frame
@@ -692,7 +695,7 @@ def warm_up(args: argparse.Namespace, run: RunConfig | ClipRecipe, world: distri
 
 
 def start_from_warm_up(trainer: GANTrainer, curve: QualityCurve,
-                       warm: tuple[GANTrainer, QualityCurve, str]) -> None:
+                       warm: WarmUp) -> None:
     """Load the warm-up's glyph network into the clip generator's (and its EMA copy's)."""
     frames, frame_curve, recipe = warm
     weights = (frames.ema if frames.ema is not None else frames.generator).state_dict()
@@ -709,7 +712,7 @@ def start_from_warm_up(trainer: GANTrainer, curve: QualityCurve,
 
 def train_phase(args: argparse.Namespace, run: RunConfig | ClipRecipe, world: distributed.World,
                 device: torch.device,
-                warm: tuple[GANTrainer, QualityCurve, str] | None = None
+                warm: WarmUp | None = None
                 ) -> tuple[GANTrainer, QualityCurve]:
     """Train (or resume) ``run`` to ``--steps`` in ``--out``; ``warm``: a warm-up to start from."""
     say = print if world.is_main else (lambda *a, **k: None)
